@@ -1,0 +1,1 @@
+"""negbench harness: data, encoding, training, retrieval, evaluation, reporting."""

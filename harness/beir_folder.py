@@ -1,0 +1,95 @@
+"""Read a local BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) with strict checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from negbench.harness.data import Corpus, Split, check_doc, validate_split
+from negbench.harness.errors import NegbenchError, where
+
+BOM = "\ufeff"
+
+
+def _lines(path: Path):
+    """Yield (line number, line) with CRLF accepted and a BOM rejected."""
+    if not path.is_file():
+        raise NegbenchError(f"{path}: file not found")
+    with open(path, encoding="utf-8", newline=None) as fh:
+        for n, line in enumerate(fh, 1):
+            if n == 1 and line.startswith(BOM):
+                raise NegbenchError(f"{where(path, 1)}: file starts with a byte-order mark (BOM)")
+            line = line.rstrip("\r\n")
+            if line.strip():
+                yield n, line
+
+
+def _json(path: Path, n: int, line: str) -> dict:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise NegbenchError(f"{where(path, n)}: invalid JSON ({exc.msg})") from None
+    if not isinstance(obj, dict) or "_id" not in obj:
+        raise NegbenchError(f"{where(path, n)}: expected an object with an '_id' field")
+    return obj
+
+
+def read_corpus(path: Path) -> Corpus:
+    docs: dict = {}
+    for n, line in _lines(path):
+        obj = _json(path, n, line)
+        did = str(obj["_id"])
+        docs[did] = check_doc(did, obj.get("title", ""), obj.get("text", ""), docs, where(path, n))
+    if not docs:
+        raise NegbenchError(f"{path}: corpus is empty")
+    return Corpus(docs, source=str(path))
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    queries: dict[str, str] = {}
+    for n, line in _lines(path):
+        obj = _json(path, n, line)
+        qid = str(obj["_id"])
+        if qid in queries:
+            raise NegbenchError(f"{where(path, n)}: duplicate query id {qid!r}")
+        text = str(obj.get("text", "")).strip()
+        if not text:
+            raise NegbenchError(f"{where(path, n)}: query {qid!r} has empty text")
+        queries[qid] = text
+    return queries
+
+
+def read_qrels_tsv(path: Path) -> dict[str, dict[str, int]]:
+    """BEIR qrels: ``query-id<TAB>corpus-id<TAB>score`` with an optional header line."""
+    qrels: dict[str, dict[str, int]] = {}
+    for n, line in _lines(path):
+        cols = line.split("\t")
+        if n == 1 and cols[0].strip().lower() in ("query-id", "query_id", "qid"):
+            continue
+        if len(cols) != 3:
+            raise NegbenchError(f"{where(path, n)}: expected 3 tab-separated columns, got {len(cols)}")
+        qid, did, score = (c.strip() for c in cols)
+        try:
+            rel = int(score)
+        except ValueError:
+            raise NegbenchError(f"{where(path, n)}: relevance {score!r} is not an integer") from None
+        qrels.setdefault(qid, {})[did] = rel
+    return qrels
+
+
+def load_beir_folder(folder: Path, split: str, corpus: Corpus | None = None) -> tuple[Corpus, Split]:
+    """Load one split of a BEIR-format folder, validated."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NegbenchError(f"{folder}: BEIR folder not found")
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    if not qrels_path.is_file():
+        have = sorted(p.stem for p in (folder / "qrels").glob("*.tsv"))
+        raise NegbenchError(f"{qrels_path}: no qrels for split {split!r} (available: {have})")
+    corpus = corpus or read_corpus(folder / "corpus.jsonl")
+    queries = read_queries(folder / "queries.jsonl")
+    qrels = read_qrels_tsv(qrels_path)
+    sp = Split(split, queries, qrels, str(qrels_path))
+    validate_split(corpus, sp)
+    sp.queries = {q: queries[q] for q in qrels}
+    return corpus, sp

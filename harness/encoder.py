@@ -1,0 +1,90 @@
+"""Text encoders behind one interface, with an on-disk embedding cache.
+
+Every component that needs vectors (mining, indexing, retrieval) goes through ``Encoder``;
+a faster backend (e.g. ONNX) only has to implement ``encode`` and ``fingerprint``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+Kind = Literal["query", "doc"]
+
+
+class Encoder(Protocol):
+    """Maps texts to L2-normalised float32 vectors."""
+
+    fingerprint: str
+
+    def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray: ...
+
+
+def model_fingerprint(model) -> str:
+    """sha256 over a torch module's parameters and buffers (names, shapes, bytes)."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.view(-1).view(dtype=torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def texts_fingerprint(texts: list[str]) -> str:
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class SentenceTransformerEncoder:
+    """Encoder backed by a ``SentenceTransformer`` (cosine = inner product after normalising)."""
+
+    def __init__(self, model, batch_size: int = 64, progress: bool = True) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self.progress = progress
+        self.fingerprint = model_fingerprint(model)
+
+    def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray:
+        self.model.max_seq_length = max_length
+        emb = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=self.progress and
+                                len(texts) > self.batch_size)
+        return np.ascontiguousarray(emb, dtype=np.float32)
+
+
+class CachedEncoder:
+    """Wraps an Encoder; stores each (model, kind, max_length, texts) encoding as .npy once."""
+
+    def __init__(self, inner: Encoder, cache_dir: Path) -> None:
+        self.inner = inner
+        self.fingerprint = inner.fingerprint
+        self.cache_dir = Path(cache_dir) / "embeddings"
+        self.calls = 0  # encodings actually computed (cache misses)
+
+    def key(self, texts: list[str], kind: Kind, max_length: int) -> str:
+        raw = f"{self.fingerprint}|{kind}|{max_length}|{texts_fingerprint(texts)}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray:
+        path = self.cache_dir / f"{self.key(texts, kind, max_length)}.npy"
+        if path.exists():
+            return np.load(path)
+        emb = self.inner.encode(texts, kind, max_length)
+        self.calls += 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, emb)
+        os.replace(tmp, path)
+        return emb

@@ -1,0 +1,45 @@
+"""Measures as small objects with a canonical string (``nDCG@10``), mapped onto ranx."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from negbench.harness.errors import NegbenchError
+
+# canonical name -> ranx metric name
+_RANX = {"nDCG": "ndcg", "RR": "mrr", "R": "recall", "P": "precision", "AP": "map",
+         "RP": "r_precision"}
+_GRADED = {"nDCG"}  # measures that use graded relevance; the rest are binary
+_PATTERN = re.compile(r"^(?P<name>[A-Za-z]+)(@(?P<k>\d+))?$")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A retrieval measure: name, optional cutoff; binary measures count rel >= ``min_rel``."""
+
+    name: str
+    cutoff: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.cutoff}" if self.cutoff else self.name
+
+    def ranx_name(self, min_rel: int = 1) -> str:
+        base = _RANX[self.name] + (f"@{self.cutoff}" if self.cutoff else "")
+        if self.name not in _GRADED and min_rel > 1:
+            base += f"-l{min_rel}"
+        return base
+
+
+def parse_measure(text: str) -> Measure:
+    """Parse ``nDCG@10``, ``RR@10``, ``R@100``... (case of the name as in ir_measures)."""
+    m = _PATTERN.match(text.strip())
+    lookup = {k.lower(): k for k in _RANX}
+    if not m or m.group("name").lower() not in lookup:
+        raise NegbenchError(f"unknown measure {text!r}; known: {', '.join(_RANX)} with @k")
+    k = int(m.group("k")) if m.group("k") else None
+    return Measure(lookup[m.group("name").lower()], k)
+
+
+def parse_measures(texts) -> list[Measure]:
+    return [parse_measure(t) for t in texts]

@@ -1,0 +1,43 @@
+"""Where data, caches and packaged resources live (all overridable by env var or option)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from negbench.harness.errors import NegbenchError
+
+DATA_ENV = "NEGBENCH_DATA"
+CACHE_ENV = "NEGBENCH_CACHE"
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_root(override: str | os.PathLike | None = None, required: bool = True) -> Path:
+    """Locate the staged data folder (``../shared/data`` by default).
+
+    Order: explicit ``override``, ``$NEGBENCH_DATA``, ``./../shared/data`` from the working
+    directory, then ``../shared/data`` next to the source checkout.
+    """
+    if override is not None:
+        candidates = [Path(override)]
+    elif os.environ.get(DATA_ENV):
+        candidates = [Path(os.environ[DATA_ENV])]
+    else:
+        candidates = [Path.cwd().parent / "shared" / "data", _REPO_ROOT.parent / "shared" / "data"]
+    for cand in candidates:
+        if cand.is_dir():
+            return cand.resolve()
+    if not required:
+        return candidates[0]
+    raise NegbenchError(
+        f"data folder not found (tried {', '.join(str(c) for c in candidates)}); "
+        f"point ${DATA_ENV} or --data-root at the folder that holds beir-scifact/, "
+        "msmarco-passage/, esco-skill-extraction/ (see README 'Data')"
+    )
+
+
+def cache_root(override: str | os.PathLike | None = None) -> Path:
+    """Cache for embeddings and BM25 indexes (``$NEGBENCH_CACHE`` or ``~/.cache/negbench``)."""
+    root = Path(override or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "negbench")
+    root.mkdir(parents=True, exist_ok=True)
+    return root

@@ -1,0 +1,45 @@
+"""Shared, lazily built resources for the runs of one suite: data, base encoder, BM25 index.
+
+Everything here is content-addressed (cache keys are fingerprints), so sharing it across runs
+keeps each run a pure function of its config.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
+from negbench.harness.paths import cache_root
+from negbench.suites.definition import Suite
+from negbench.suites.loading import SuiteData, load_suite_data
+
+
+class Workspace:
+    def __init__(self, suite: Suite, data_root: Path | None = None, cache_dir: Path | None = None,
+                 model: str | None = None, progress: bool = True) -> None:
+        self.suite = suite
+        self.data_root = data_root
+        self.cache_dir = cache_root(cache_dir)
+        self.model_name = model or suite.model
+        self.progress = progress
+
+    @cached_property
+    def data(self) -> SuiteData:
+        return load_suite_data(self.suite, self.data_root)
+
+    @cached_property
+    def base_encoder(self) -> CachedEncoder:
+        from negbench.harness.models import load_model
+
+        return self.encoder_for(load_model(self.model_name))
+
+    def encoder_for(self, model) -> CachedEncoder:
+        return CachedEncoder(SentenceTransformerEncoder(model, progress=self.progress),
+                             self.cache_dir)
+
+    @cached_property
+    def bm25(self):
+        from negbench.harness.bm25 import BM25
+
+        return BM25(self.data.corpus, self.cache_dir)

@@ -1,0 +1,1 @@
+"""negbench sampling strategies (registry + built-in samplers)."""

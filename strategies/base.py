@@ -1,0 +1,94 @@
+"""What a sampler is: declared parameters, a ``mine`` method, and the context it mines in."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from negbench.harness.data import Corpus, Split
+from negbench.harness.errors import NegbenchError
+
+
+@dataclass(frozen=True)
+class NegativeRow:
+    """Negatives for one (query, positive) training pair, hardest/most preferred first."""
+
+    query_id: str
+    positive_id: str
+    negative_ids: tuple[str, ...]
+
+
+@dataclass
+class MiningContext:
+    """Everything a sampler may use. Heavy resources are built lazily and shared across runs.
+
+    ``exclude`` holds every judged-relevant doc of each query (all splits): never a negative.
+    ``dense`` returns the base encoder wrapped in the embedding cache; ``bm25`` the BM25 searcher.
+    """
+
+    corpus: Corpus
+    train: Split
+    exclude: dict[str, set[str]]
+    seed: int
+    max_length: int
+    dense: Callable[[], Any]
+    bm25: Callable[[], Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NoParams:
+    """A sampler without parameters."""
+
+
+class Sampler(abc.ABC):
+    """Base class: subclasses set ``name``, ``Params`` (a dataclass) and implement ``mine``.
+
+    A sampler maps the training pairs of a suite to negatives. ``uses_negatives = False``
+    (in-batch) means training sees (query, positive) pairs only.
+    """
+
+    name: ClassVar[str] = ""
+    Params: ClassVar[type] = NoParams
+    uses_negatives: ClassVar[bool] = True
+
+    def __init__(self, params: Any | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Sampler:
+        """Build with parameters from a dict, rejecting unknown names and coercing types."""
+        fields = {f.name: f for f in dataclasses.fields(cls.Params)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise NegbenchError(f"sampler {cls.name!r} has no parameter(s) {unknown}; "
+                                f"known: {sorted(fields)}")
+        defaults = cls.Params()
+        coerced = {}
+        for k, v in values.items():
+            default = getattr(defaults, k)
+            try:
+                coerced[k] = type(default)(v) if default is not None and not isinstance(
+                    default, (tuple, list, dict)) else v
+            except (TypeError, ValueError):
+                raise NegbenchError(f"sampler {cls.name!r}: parameter {k}={v!r} is not a "
+                                    f"{type(default).__name__}") from None
+        return cls(cls.Params(**coerced))
+
+    @classmethod
+    def description(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    def params_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.params)
+
+    @abc.abstractmethod
+    def mine(self, ctx: MiningContext) -> list[NegativeRow]:
+        """Return one row per training pair (see ``training_pairs``)."""
+
+
+def training_pairs(split: Split) -> list[tuple[str, str]]:
+    """(query id, positive id) pairs of a split, sorted: the rows every sampler fills."""
+    return [(q, p) for q, pos in sorted(split.positives().items()) for p in pos]

@@ -1,0 +1,16 @@
+"""``in-batch``: no mined negative; the other positives of the batch are the negatives."""
+
+from __future__ import annotations
+
+from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
+from negbench.strategies.registry import register
+
+
+@register("in-batch")
+class InBatch(Sampler):
+    """In-batch negatives only (Karpukhin et al. 2020, DPR; MultipleNegativesRankingLoss)."""
+
+    uses_negatives = False
+
+    def mine(self, ctx: MiningContext) -> list[NegativeRow]:
+        return [NegativeRow(q, p, ()) for q, p in training_pairs(ctx.train)]

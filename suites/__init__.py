@@ -1,0 +1,1 @@
+"""negbench standardized suites."""
