@@ -68,6 +68,7 @@ class BM25:
 
     def __init__(self, corpus: Corpus, cache_dir: Path, k1: float = K1, b: float = B) -> None:
         self.k1, self.b = k1, b
+        start_jvm()  # before any pyserini import, also when the index is cached
         self.index_dir = build_index(corpus, Path(cache_dir) / "bm25" / corpus.fingerprint()[:16])
         from pyserini.search.lucene import LuceneSearcher
 

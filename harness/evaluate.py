@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from negbench.harness.conventions import Profile
 from negbench.harness.data import Qrels
 from negbench.harness.dense_search import Hits, sort_hits

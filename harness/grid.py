@@ -6,14 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from negbench.harness.budget import Budget
 from negbench.harness.records import read_records, write_text_atomic
-from negbench.harness.runner import (RunConfig, execute_run, is_done, zero_shot_bm25,
-                                     zero_shot_model)
+from negbench.harness.runner import RunConfig, execute_run, is_done, zero_shot_bm25, zero_shot_model
 from negbench.harness.table import results_table
 from negbench.harness.workspace import Workspace
+from negbench.strategies.registry import get_sampler
+from tqdm.auto import tqdm
 
 
 def _zero_shot_current(path: Path, budget: Budget, model: str | None) -> bool:
@@ -38,8 +37,10 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
         if not _zero_shot_current(out / "records" / "zeroshot-model.json", budget, ws.model_name):
             print(f"[negbench] zero-shot {ws.model_name}", file=log)
             zero_shot_model(ws, budget, out)
+    resolved = [(name, get_sampler(name).from_dict(params).params_dict())
+                for name, params in samplers]
     configs = [RunConfig(ws.suite.name, name, params, seed, budget, ws.model_name)
-               for name, params in samplers for seed in seeds]
+               for name, params in resolved for seed in seeds]
     todo = [c for c in configs if not is_done(c, out)]
     if len(todo) < len(configs):
         print(f"[negbench] {len(configs) - len(todo)} of {len(configs)} runs already finished; "

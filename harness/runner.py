@@ -20,8 +20,13 @@ from negbench.harness.dense_search import search_run
 from negbench.harness.evaluate import Evaluation, evaluate_run
 from negbench.harness.measures import parse_measures
 from negbench.harness.negatives import check_negatives, write_negatives
-from negbench.harness.records import (SCHEMA, library_versions, peak_rss_mb, write_json_atomic,
-                                      write_trec_run)
+from negbench.harness.records import (
+    SCHEMA,
+    library_versions,
+    peak_rss_mb,
+    write_json_atomic,
+    write_trec_run,
+)
 from negbench.harness.workspace import Workspace
 from negbench.strategies.base import MiningContext
 from negbench.strategies.registry import get_sampler
@@ -45,6 +50,7 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["budget"] = self.budget.to_dict()
+        d["budget"].pop("seeds")  # the default seed list does not change a single run
         return d
 
     def config_hash(self) -> str:

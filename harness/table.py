@@ -28,13 +28,13 @@ def results_table(records: list[dict], measures: list[str]) -> str:
         rows.append([name, seeds] + [_cell([r["metrics"][m] for r in recs]) for m in measures]
                     + [f"{wall:.0f}"])
     table = tabulate(rows, headers=["sampler", "seeds", *measures, "wall s/run"],
-                     tablefmt="github", disablenumparse=True)
+                     tablefmt="github", disable_numparse=True)
     if not records:
         return table + "\n"
     first = records[0]
     trained = next((r for r in records if r["kind"] == "trained"), None)
-    notes = [f"Suite `{first['suite']}`, split `{first['split']}`, "
-             f"{first['num_queries']} queries. Conventions: {first['conventions']['description']}."]
+    notes = [(f"Suite `{first['suite']}`, split `{first['split']}`, "
+             f"{first['num_queries']} queries. Conventions: {first['conventions']['description']}.")]
     if trained:
         b = trained["budget"]
         notes.append(f"Budget `{b['name']}`: {b['steps']} steps x batch {b['batch_size']}, "

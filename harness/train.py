@@ -6,8 +6,8 @@ that refresh negatives during training (ANCE/ADORE) or compose batches (TAS-B) p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from negbench.harness.budget import Budget
 from negbench.harness.data import Corpus, Split
@@ -39,8 +39,10 @@ def train(model, dataset, budget: Budget, seed: int, output_dir: Path,
           callbacks: Sequence = (), batch_sampler: str = "no_duplicates",
           progress: bool = True):
     """Train ``model`` in place for exactly ``budget.steps`` steps; returns the model."""
-    from sentence_transformers import (SentenceTransformerTrainer,
-                                       SentenceTransformerTrainingArguments)
+    from sentence_transformers import (
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
     from sentence_transformers.losses import MultipleNegativesRankingLoss
 
     model.max_seq_length = budget.train_max_length
@@ -49,7 +51,7 @@ def train(model, dataset, budget: Budget, seed: int, output_dir: Path,
         max_steps=budget.steps,
         per_device_train_batch_size=budget.batch_size,
         learning_rate=budget.learning_rate,
-        warmup_ratio=budget.warmup_ratio,
+        warmup_steps=budget.warmup_ratio,  # a float < 1 is a ratio of max_steps (ST v5)
         seed=seed,
         data_seed=seed,
         full_determinism=True,

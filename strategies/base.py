@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from negbench.harness.data import Corpus, Split
 from negbench.harness.errors import NegbenchError
@@ -38,6 +41,28 @@ class MiningContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _coerce(sampler: str, name: str, value: Any, hint: Any) -> Any:
+    """Convert a (string) value to a field's declared type: int, float, bool, str, Optional."""
+    if not isinstance(value, str) or hint is None:
+        return value
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        if value.lower() in ("none", "null", "") and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    try:
+        if hint is bool:
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        if hint in (int, float, str):
+            return hint(value)
+    except ValueError:
+        raise NegbenchError(f"sampler {sampler!r}: parameter {name}={value!r} is not a "
+                            f"{getattr(hint, '__name__', hint)}") from None
+    return value
+
+
 @dataclass
 class NoParams:
     """A sampler without parameters."""
@@ -59,22 +84,15 @@ class Sampler(abc.ABC):
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Sampler:
-        """Build with parameters from a dict, rejecting unknown names and coercing types."""
-        fields = {f.name: f for f in dataclasses.fields(cls.Params)}
-        unknown = sorted(set(values) - set(fields))
+        """Build with parameters from a dict (CLI strings are coerced to the declared types);
+        unknown names are a one-line error."""
+        fields = {f.name for f in dataclasses.fields(cls.Params)}
+        unknown = sorted(set(values) - fields)
         if unknown:
             raise NegbenchError(f"sampler {cls.name!r} has no parameter(s) {unknown}; "
                                 f"known: {sorted(fields)}")
-        defaults = cls.Params()
-        coerced = {}
-        for k, v in values.items():
-            default = getattr(defaults, k)
-            try:
-                coerced[k] = type(default)(v) if default is not None and not isinstance(
-                    default, (tuple, list, dict)) else v
-            except (TypeError, ValueError):
-                raise NegbenchError(f"sampler {cls.name!r}: parameter {k}={v!r} is not a "
-                                    f"{type(default).__name__}") from None
+        hints = typing.get_type_hints(cls.Params)
+        coerced = {k: _coerce(cls.name, k, v, hints.get(k)) for k, v in values.items()}
         return cls(cls.Params(**coerced))
 
     @classmethod

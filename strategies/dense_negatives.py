@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from negbench.harness.dense_search import search_run
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.engine import WindowParams, mine_from_rankings

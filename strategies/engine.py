@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from negbench.harness.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import NegativeRow

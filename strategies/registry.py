@@ -40,7 +40,7 @@ def _load_all() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
-        except Exception as exc:  # a broken plugin must not break the tool
+        except Exception as exc:  # noqa: BLE001 - any plugin failure becomes one error line
             raise NegbenchError(f"entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from None
         if isinstance(obj, type) and issubclass(obj, Sampler) and ep.name not in _REGISTRY:
             register(ep.name)(obj)

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-
 from negbench.harness.errors import NegbenchError
 
 DEFAULT_MEASURES = ("nDCG@10", "RR@10", "R@100", "R@1000")

@@ -1,0 +1,42 @@
+"""``negbench strategies`` and ``negbench suites``: what is registered, and its data status."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from negbench.harness.commands.common import add_data_root
+
+
+def cmd_strategies(args) -> int:
+    from negbench.strategies.registry import available
+    from tabulate import tabulate
+
+    rows = []
+    for name, cls in available().items():
+        params = ", ".join(f"{f.name}={getattr(cls.Params(), f.name)!r}"
+                           for f in dataclasses.fields(cls.Params)) or "-"
+        rows.append([name, cls.description(), params])
+    print(tabulate(rows, headers=["sampler", "description", "parameters (defaults)"],
+                   tablefmt="github"))
+    return 0
+
+
+def cmd_suites(args) -> int:
+    from negbench.harness.paths import data_root
+    from negbench.suites.registry import all_suites
+    from tabulate import tabulate
+
+    root = data_root(args.data_root, required=False)
+    rows = [[s.name, s.profile, ", ".join(s.measures), s.data_status(root), s.description]
+            for s in all_suites().values()]
+    print(tabulate(rows, headers=["suite", "profile", "measures", "data", "description"],
+                   tablefmt="github"))
+    return 0
+
+
+def register(sub) -> None:
+    s = sub.add_parser("strategies", help="list samplers with description and parameters")
+    s.set_defaults(func=cmd_strategies)
+    su = sub.add_parser("suites", help="list suites with their data status")
+    add_data_root(su)
+    su.set_defaults(func=cmd_suites)

@@ -1,0 +1,75 @@
+"""``negbench run``: a sampler x seed grid on one suite."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from negbench.harness.commands.common import add_cache_dir, add_data_root, csv_list, seed_list
+from negbench.harness.errors import NegbenchError
+
+
+def sampler_params(items: list[str], samplers: list[str]) -> dict[str, dict]:
+    """Parse repeated ``SAMPLER.NAME=VALUE`` options into per-sampler dicts."""
+    out: dict[str, dict] = {s: {} for s in samplers}
+    for item in items:
+        key, sep, value = item.partition("=")
+        name, dot, param = key.partition(".")
+        if not sep or not dot:
+            raise NegbenchError(f"--param {item!r}: expected SAMPLER.NAME=VALUE")
+        if name not in out:
+            raise NegbenchError(f"--param {item!r}: sampler {name!r} is not in --samplers")
+        out[name][param] = value
+    return out
+
+
+def cmd_run(args) -> int:
+    from negbench.harness.budget import get_budget
+    from negbench.harness.grid import run_grid
+    from negbench.harness.paths import data_root
+    from negbench.harness.workspace import Workspace
+    from negbench.strategies.registry import get_sampler
+    from negbench.suites.registry import get_suite
+
+    suite = get_suite(args.suite)
+    samplers = csv_list(args.samplers)
+    if not samplers:
+        raise NegbenchError("--samplers is empty")
+    params = sampler_params(args.param, samplers)
+    for s in samplers:  # validate names and parameters before any expensive work
+        get_sampler(s).from_dict(params[s])
+    budget = get_budget(args.budget, suite.budgets.get(args.budget))
+    seeds = args.seeds or list(budget.seeds)
+    root = data_root(args.data_root) if suite.loader == "irds" and suite.staged else None
+    ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet)
+    table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, Path(args.output),
+                     zero_shot=not args.no_zero_shot)
+    print(table)
+    print(f"records, runs and negatives written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    r = sub.add_parser("run", help="mine, train, retrieve and evaluate a sampler x seed grid",
+                       description="Run samplers x seeds on a suite. Finished runs in --output "
+                                   "are skipped, so the same command resumes a grid.")
+    r.add_argument("--suite", required=True,
+                   help="suite name (see `negbench suites`) or path of a local BEIR folder")
+    r.add_argument("--samplers", required=True,
+                   help="comma list of sampler names (see `negbench strategies`)")
+    r.add_argument("--seeds", type=seed_list, default=None,
+                   help="comma list of integer seeds (default: the budget's seeds)")
+    r.add_argument("--budget", default="smoke",
+                   help="named budget: smoke, standard or paper (default: smoke)")
+    r.add_argument("--output", required=True,
+                   help="folder for records/, runs/, negatives/ and table.md")
+    r.add_argument("--param", action="append", default=[], metavar="SAMPLER.NAME=VALUE",
+                   help="set a sampler parameter, e.g. dense.range_min=10 (repeatable)")
+    r.add_argument("--model", default=None,
+                   help="base model name or local folder (default: the suite's model)")
+    add_data_root(r)
+    add_cache_dir(r)
+    r.add_argument("--no-zero-shot", action="store_true",
+                   help="skip the BM25 and base-model reference rows")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(func=cmd_run)

@@ -1,0 +1,73 @@
+"""Shared fixtures: the real staged data, a tiny random BERT with the MiniLM tokenizer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from negbench.harness.paths import data_root
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The staged real data (../shared/data or $NEGBENCH_DATA)."""
+    return data_root()
+
+
+@pytest.fixture(scope="session")
+def irds_home(tmp_path_factory) -> Path:
+    """A private ir_datasets cache, seeded offline from the staged data."""
+    home = tmp_path_factory.mktemp("irds")
+    old = os.environ.get("IR_DATASETS_HOME")
+    os.environ["IR_DATASETS_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("IR_DATASETS_HOME", None)
+    else:
+        os.environ["IR_DATASETS_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def scifact(irds_home, data_dir):
+    """Real SciFact (train/test) loaded through ir_datasets."""
+    from negbench.suites.loading import load_suite_data
+    from negbench.suites.registry import get_suite
+
+    return load_suite_data(get_suite("beir/scifact"), data_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A random-initialised BERT (hidden 32, 2 layers) with the MiniLM tokenizer, saved as a
+    SentenceTransformer folder (mean pooling + normalize)."""
+    import torch
+    from negbench.harness.models import resolve_model
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("tiny-bert")
+    tok = AutoTokenizer.from_pretrained(str(resolve_model("all-MiniLM-L6-v2")))
+    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2,
+                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    hf_dir = out / "hf"
+    BertModel(cfg).save_pretrained(hf_dir)
+    tok.save_pretrained(hf_dir)
+    word = Transformer(str(hf_dir), max_seq_length=64)
+    model = SentenceTransformer(modules=[word, Pooling(32, "mean"), Normalize()],
+                                device="cpu")
+    st_dir = out / "st"
+    model.save(str(st_dir))
+    return st_dir
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One embedding/index cache for the whole test session (encodings are shared)."""
+    return tmp_path_factory.mktemp("negbench-cache")

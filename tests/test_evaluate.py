@@ -1,0 +1,68 @@
+"""Evaluation conventions on real SciFact qrels: missing queries, self-hits, tie order, cutoffs."""
+
+from __future__ import annotations
+
+import pytest
+from negbench.harness.conventions import PROFILES
+from negbench.harness.errors import NegbenchError
+from negbench.harness.evaluate import evaluate_run
+from negbench.harness.measures import parse_measure, parse_measures
+
+M = parse_measures(["nDCG@10", "RR@10", "R@100"])
+
+
+@pytest.fixture(scope="module")
+def bm25_run(scifact, cache_dir):
+    from negbench.harness.bm25 import BM25
+
+    return BM25(scifact.corpus, cache_dir).search(scifact.test.queries, 100)
+
+
+def test_canonical_names_round_trip():
+    for text in ["nDCG@10", "RR@10", "R@100", "R@1000", "P@5", "AP"]:
+        assert str(parse_measure(text)) == text
+    assert parse_measure("ndcg@10").ranx_name() == "ndcg@10"
+    assert parse_measure("R@1000").ranx_name(min_rel=2) == "recall@1000-l2"
+    assert parse_measure("nDCG@10").ranx_name(min_rel=2) == "ndcg@10"  # graded: no threshold
+    with pytest.raises(NegbenchError):
+        parse_measure("MRR@ten")
+
+
+def test_missing_query_counts_zero(scifact, bm25_run):
+    full = evaluate_run(scifact.test.qrels, bm25_run, M, PROFILES["beir"])
+    drop = min(bm25_run)
+    partial = {q: h for q, h in bm25_run.items() if q != drop}
+    ev = evaluate_run(scifact.test.qrels, partial, M, PROFILES["beir"])
+    assert ev.num_queries == full.num_queries == 300 and ev.num_missing == 1
+    for m in ("nDCG@10", "RR@10"):
+        expected = full.means[m] - full.per_query[m][drop] / 300
+        assert ev.means[m] == pytest.approx(expected, abs=1e-12)
+
+
+def test_self_hit_is_dropped_under_beir_only(scifact, bm25_run):
+    q = next(q for q in sorted(bm25_run) if scifact.test.qrels[q])
+    rel = next(iter(scifact.test.qrels[q]))
+    # put a doc whose id equals the query id at rank 1 and the relevant doc at rank 2
+    run = {q: [(q, 100.0), (rel, 99.0)]}
+    beir = evaluate_run({q: scifact.test.qrels[q]}, run, M, PROFILES["beir"])
+    plain = evaluate_run({q: scifact.test.qrels[q]}, run, M, PROFILES["msmarco"])
+    assert beir.per_query["RR@10"][q] == 1.0
+    assert plain.per_query["RR@10"][q] == 0.5
+
+
+def test_ties_are_broken_by_doc_id_whatever_the_input_order(scifact):
+    q = min(scifact.test.qrels)
+    rel = min(scifact.test.qrels[q])
+    others = [d for d in scifact.corpus.ids[:9] if d not in scifact.test.qrels[q]]
+    hits = [(d, 1.0) for d in others + [rel]]
+    a = evaluate_run(scifact.test.qrels, {q: hits}, M, PROFILES["beir"])
+    b = evaluate_run(scifact.test.qrels, {q: list(reversed(hits))}, M, PROFILES["beir"])
+    assert a.per_query == b.per_query
+    # trec_eval order: equal scores ranked by doc id descending
+    expected_rank = sorted(others + [rel], reverse=True).index(rel) + 1
+    assert a.per_query["RR@10"][q] == pytest.approx(1 / expected_rank)
+
+
+def test_run_without_common_queries_is_an_error(scifact):
+    with pytest.raises(NegbenchError, match="no queries in common"):
+        evaluate_run(scifact.test.qrels, {"not-a-query": [("1", 1.0)]}, M, PROFILES["beir"])
