@@ -1,0 +1,66 @@
+"""Strict readers for TREC run and qrels files (one-line errors naming file and line)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from negbench.harness.data import Qrels
+from negbench.harness.dense_search import Hits, sort_hits
+from negbench.harness.errors import NegbenchError, where
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _rows(path: Path, ncols: tuple[int, ...]):
+    """Yield (line number, columns) of a whitespace-separated file; CRLF ok, BOM rejected."""
+    path = Path(path)
+    if not path.is_file():
+        raise NegbenchError(f"{path}: file not found")
+    with open(path, "rb") as fh:
+        if fh.read(3) == BOM:
+            raise NegbenchError(f"{where(path, 1)}: file starts with a byte-order mark (BOM)")
+    with open(path, encoding="utf-8", newline=None) as fh:
+        for n, line in enumerate(fh, 1):
+            cols = line.split()
+            if not cols:
+                continue
+            if len(cols) not in ncols:
+                want = " or ".join(str(c) for c in ncols)
+                raise NegbenchError(f"{where(path, n)}: expected {want} columns, got {len(cols)}")
+            yield n, cols
+
+
+def read_trec_run(path: Path) -> dict[str, Hits]:
+    """``qid Q0 docid rank score tag`` -> {qid: [(docid, score)]} in trec_eval order.
+
+    A doc listed twice for one query is an error (trec_eval would silently count it twice).
+    """
+    run: dict[str, dict[str, float]] = {}
+    for n, (qid, _, did, _rank, score, *_tag) in _rows(path, (6,)):
+        try:
+            value = float(score)
+        except ValueError:
+            raise NegbenchError(f"{where(path, n)}: score {score!r} is not a number") from None
+        if math.isnan(value):
+            raise NegbenchError(f"{where(path, n)}: score is NaN")
+        hits = run.setdefault(qid, {})
+        if did in hits:
+            raise NegbenchError(f"{where(path, n)}: doc {did!r} appears twice for query {qid!r}")
+        hits[did] = value
+    if not run:
+        raise NegbenchError(f"{path}: run file is empty")
+    return {q: sort_hits(list(h.items())) for q, h in run.items()}
+
+
+def read_trec_qrels(path: Path) -> Qrels:
+    """``qid iter docid rel`` (the iteration column may be ``0`` or ``Q0``) -> {qid: {docid: rel}}."""
+    qrels: Qrels = {}
+    for n, (qid, _, did, rel) in _rows(path, (4,)):
+        try:
+            qrels.setdefault(qid, {})[did] = int(rel)
+        except ValueError:
+            raise NegbenchError(f"{where(path, n)}: relevance {rel!r} is not an integer") from None
+    if not qrels:
+        raise NegbenchError(f"{path}: qrels file is empty")
+    return qrels
