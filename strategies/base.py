@@ -21,6 +21,7 @@ class NegativeRow:
     query_id: str
     positive_id: str
     negative_ids: tuple[str, ...]
+    negative_texts: tuple[str, ...] = ()  # generated negatives (texts not in the corpus)
 
 
 @dataclass
@@ -97,7 +98,9 @@ class Sampler(abc.ABC):
 
     @classmethod
     def description(cls) -> str:
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        """The docstring's first paragraph on one line."""
+        first = (cls.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(first.split())
 
     def params_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.params)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from negbench.harness.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import NegativeRow
@@ -49,9 +50,9 @@ def pair_rng(seed: int, query_id: str, positive_id: str) -> np.random.Generator:
 
 def select(hits: Hits, exclude: set[str], p: WindowParams, rng: np.random.Generator,
            positive_score: float | None = None) -> tuple[str, ...]:
-    """Apply exclusion, score filters, margins, the rank window, then top/random sampling."""
-    cands = [(d, s) for d, s in hits if d not in exclude]
-    cands = cands[p.range_min:p.range_max]
+    """Exclude positives, keep the top ``range_max`` ranks, apply score filters and margins,
+    skip the first ``range_min`` survivors, then sample (``top`` or ``random``)."""
+    cands = [(d, s) for d, s in hits if d not in exclude][:p.range_max]
     if p.max_score is not None:
         cands = [(d, s) for d, s in cands if s <= p.max_score]
     if p.min_score is not None:
@@ -61,6 +62,7 @@ def select(hits: Hits, exclude: set[str], p: WindowParams, rng: np.random.Genera
             cands = [(d, s) for d, s in cands if s <= positive_score - p.absolute_margin]
         if p.relative_margin is not None:
             cands = [(d, s) for d, s in cands if s <= positive_score * (1 - p.relative_margin)]
+    cands = cands[p.range_min:]
     if p.sampling == "top" or len(cands) <= p.num_negatives:
         return tuple(d for d, _ in cands[:p.num_negatives])
     pick = np.sort(rng.choice(len(cands), size=p.num_negatives, replace=False))

@@ -11,7 +11,8 @@ from negbench.strategies.base import Sampler
 
 ENTRY_POINT_GROUP = "negbench.strategies"
 _REGISTRY: dict[str, type[Sampler]] = {}
-_BUILTINS = ("in_batch", "random_negatives", "bm25_negatives", "dense_negatives")
+_BUILTINS = ("in_batch", "random_negatives", "bm25_negatives", "dense_negatives", "star",
+             "simans", "margin", "denoised", "from_file", "taxonomy", "mixture")
 _loaded = False
 
 

@@ -1,0 +1,84 @@
+"""``taxonomy``: negatives that share a parent with the positive in a label taxonomy."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from negbench.harness.errors import NegbenchError
+from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
+from negbench.strategies.engine import pair_rng
+from negbench.strategies.registry import register
+
+
+@dataclass
+class TaxonomyParams:
+    """Siblings of the positive (docs sharing a parent). ``parents_file``: TSV ``doc_id<TAB>
+    parent_id`` (header optional); empty = the parent map the suite provides (ESCO).
+    ``fallback_random``: pairs whose positive has no sibling get a random negative."""
+
+    parents_file: str = ""
+    num_negatives: int = 1
+    fallback_random: bool = True
+
+
+def read_parent_map(path: Path) -> dict[str, set[str]]:
+    if not path.is_file():
+        raise NegbenchError(f"{path}: parents file not found")
+    out: dict[str, set[str]] = {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        for n, row in enumerate(csv.reader(fh, delimiter="\t"), 1):
+            if n == 1 and row[:2] == ["doc_id", "parent_id"]:
+                continue
+            if len(row) < 2:
+                raise NegbenchError(f"{path}:{n}: expected doc_id<TAB>parent_id")
+            out.setdefault(row[0], set()).add(row[1])
+    return out
+
+
+def siblings_index(parents: dict[str, set[str]]) -> dict[str, list[str]]:
+    """parent -> sorted children."""
+    children: dict[str, set[str]] = {}
+    for doc, ps in parents.items():
+        for p in ps:
+            children.setdefault(p, set()).add(doc)
+    return {p: sorted(c) for p, c in children.items()}
+
+
+@register("taxonomy")
+class TaxonomyNegatives(Sampler):
+    """Taxonomy-aware negatives: siblings under a shared parent (Decorte et al. 2022, ESCO)."""
+
+    Params = TaxonomyParams
+
+    def mine(self, ctx: MiningContext) -> list[NegativeRow]:
+        p = self.params
+        if p.parents_file:
+            parents = read_parent_map(Path(p.parents_file))
+        elif "parent_map" in ctx.extra:
+            parents = ctx.extra["parent_map"]
+        else:
+            raise NegbenchError("taxonomy needs a parent map: the suite provides none, set "
+                                "--param taxonomy.parents_file=FILE.tsv")
+        children = siblings_index(parents)
+        ids = ctx.corpus.ids
+        rows, no_sibling = [], 0
+        for q, pos in training_pairs(ctx.train):
+            banned = ctx.exclude.get(q, set()) | {pos}
+            sib = sorted({d for par in parents.get(pos, ()) for d in children[par]} - banned)
+            sib = [d for d in sib if d in ctx.corpus.docs]
+            rng = pair_rng(ctx.seed, q, pos)
+            if sib:
+                k = min(p.num_negatives, len(sib))
+                chosen = [sib[i] for i in sorted(rng.choice(len(sib), k, replace=False))]
+            else:
+                no_sibling += 1
+                chosen = []
+                while p.fallback_random and len(chosen) < p.num_negatives:
+                    d = ids[int(rng.integers(len(ids)))]
+                    if d not in banned and d not in chosen:
+                        chosen.append(d)
+            rows.append(NegativeRow(q, pos, tuple(chosen)))
+        ctx.extra["pairs_without_sibling"] = no_sibling
+        return rows
