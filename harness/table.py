@@ -1,4 +1,5 @@
-"""The Markdown results table: zero-shot reference rows, then samplers (mean ± sd over seeds)."""
+"""The Markdown results table: zero-shot reference rows, then samplers (mean ± sd over seeds),
+with false-negative and cost columns when the records carry them."""
 
 from __future__ import annotations
 
@@ -7,38 +8,64 @@ import statistics
 from tabulate import tabulate
 
 
-def _cell(values: list[float]) -> str:
+def _cell(values: list[float], fmt: str = ".4f") -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
     if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+        return format(values[0], fmt)
+    return f"{format(statistics.mean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"
+
+
+def _fn(rec: dict, key: str) -> float | None:
+    share = (rec.get("false_negatives") or {}).get(key)
+    return None if share is None else 100 * share
 
 
 def results_table(records: list[dict], measures: list[str]) -> str:
     """Markdown table of samplers x measures with the conventions stated under it."""
+    trained = [r for r in records if r["kind"] == "trained"]
+    with_fn = any("false_negatives" in r for r in trained)
+    extra = (["FN judged %", "FN CE>pos %"] if with_fn else []) + [
+        "mine s", "encode calls", "peak RSS MB", "wall s/run"]
     rows = []
     for rec in (r for r in records if r["kind"] == "zero-shot"):
         rows.append([f"{rec['name']} (zero-shot)", "-"] + [f"{rec['metrics'][m]:.4f}"
-                                                         for m in measures] + ["-"])
+                                                         for m in measures] + ["-"] * len(extra))
     by_sampler: dict[str, list[dict]] = {}
-    for rec in (r for r in records if r["kind"] == "trained"):
+    for rec in trained:
         by_sampler.setdefault(rec["name"], []).append(rec)
     for name, recs in by_sampler.items():
         seeds = ",".join(str(r["seed"]) for r in sorted(recs, key=lambda r: r["seed"]))
-        wall = statistics.mean(sum(r["timings_s"].values()) for r in recs)
+        cost = [_cell([r["timings_s"].get("mine") for r in recs], ".1f"),
+                _cell([r.get("mining", {}).get("encode_calls") for r in recs], ".0f"),
+                _cell([r.get("peak_rss_mb") for r in recs], ".0f"),
+                _cell([sum(r["timings_s"].values()) for r in recs], ".0f")]
+        fn = ([_cell([_fn(r, "judged_share") for r in recs], ".1f"),
+               _cell([_fn(r, "ce_above_positive_share") for r in recs], ".1f")]
+              if with_fn else [])
         rows.append([name, seeds] + [_cell([r["metrics"][m] for r in recs]) for m in measures]
-                    + [f"{wall:.0f}"])
-    table = tabulate(rows, headers=["sampler", "seeds", *measures, "wall s/run"],
+                    + fn + cost)
+    table = tabulate(rows, headers=["sampler", "seeds", *measures, *extra],
                      tablefmt="github", disable_numparse=True)
     if not records:
         return table + "\n"
     first = records[0]
-    trained = next((r for r in records if r["kind"] == "trained"), None)
-    notes = [(f"Suite `{first['suite']}`, split `{first['split']}`, "
-             f"{first['num_queries']} queries. Conventions: {first['conventions']['description']}.")]
+    notes = [(f"Suite `{first['suite']}`, split `{first['split']}`, {first['num_queries']} "
+              f"queries. Conventions: {first['conventions']['description']}.")]
     if trained:
-        b = trained["budget"]
+        b = trained[0]["budget"]
         notes.append(f"Budget `{b['name']}`: {b['steps']} steps x batch {b['batch_size']}, "
                      f"lr {b['learning_rate']}, train max_seq_length {b['train_max_length']}, "
-                     f"eval max_seq_length {b['eval_max_length']}, model `{trained['model']}`. "
-                     "Cells: mean ± sd over seeds.")
+                     f"eval max_seq_length {b['eval_max_length']}, model `{trained[0]['model']}`. "
+                     "Cells: mean ± sd over seeds. Cost columns: mining wall time, base-model "
+                     "encodings computed during mining (cache misses), peak RSS of the process, "
+                     "total wall time of a run.")
+    if with_fn:
+        teacher = next((r["false_negatives"].get("teacher") for r in trained
+                        if (r.get("false_negatives") or {}).get("teacher")), None)
+        notes.append("FN judged %: mined negatives judged relevant for their query in any "
+                     "split (0 by construction: the harness excludes judged positives). "
+                     "FN CE>pos %: mined negatives a cross-encoder scores above the pair's "
+                     f"positive (teacher: {teacher or 'none'}).")
     return table + "\n\n" + "\n".join(notes) + "\n"

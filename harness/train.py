@@ -17,7 +17,8 @@ from negbench.strategies.base import NegativeRow
 def training_dataset(rows: list[NegativeRow], corpus: Corpus, split: Split, n_neg: int):
     """A ``datasets.Dataset`` with anchor, positive and ``n_neg`` negative columns.
 
-    Rows with fewer than ``n_neg`` negatives are dropped when ``n_neg > 0`` (MNRL needs a full
+    Corpus negatives come first, then generated texts (``from-file``). Rows with fewer than
+    ``n_neg`` negatives are dropped when ``n_neg > 0`` (MNRL needs a full
     tuple); ``n_neg = 0`` gives (anchor, positive) pairs for in-batch training.
     """
     from datasets import Dataset
@@ -26,12 +27,13 @@ def training_dataset(rows: list[NegativeRow], corpus: Corpus, split: Split, n_ne
     for i in range(n_neg):
         cols[f"negative_{i + 1}"] = []
     for r in rows:
-        if len(r.negative_ids) < n_neg:
+        negatives = [corpus.docs[d].text for d in r.negative_ids] + list(r.negative_texts)
+        if len(negatives) < n_neg:
             continue
         cols["anchor"].append(split.queries[r.query_id])
         cols["positive"].append(corpus.docs[r.positive_id].text)
         for i in range(n_neg):
-            cols[f"negative_{i + 1}"].append(corpus.docs[r.negative_ids[i]].text)
+            cols[f"negative_{i + 1}"].append(negatives[i])
     return Dataset.from_dict(cols)
 
 
