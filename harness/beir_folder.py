@@ -12,11 +12,16 @@ BOM = "\ufeff"
 
 
 def _lines(path: Path):
-    """Yield (line number, line) with CRLF accepted and a BOM rejected."""
+    """Yield (line number, line) with CRLF accepted; a BOM or bytes that are not UTF-8 are
+    rejected with the line number."""
     if not path.is_file():
         raise NegbenchError(f"{path}: file not found")
-    with open(path, encoding="utf-8", newline=None) as fh:
-        for n, line in enumerate(fh, 1):
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise NegbenchError(f"{where(path, n)}: not valid UTF-8") from None
             if n == 1 and line.startswith(BOM):
                 raise NegbenchError(f"{where(path, 1)}: file starts with a byte-order mark (BOM)")
             line = line.rstrip("\r\n")
@@ -59,8 +64,13 @@ def read_queries(path: Path) -> dict[str, str]:
     return queries
 
 
-def read_qrels_tsv(path: Path) -> dict[str, dict[str, int]]:
-    """BEIR qrels: ``query-id<TAB>corpus-id<TAB>score`` with an optional header line."""
+def read_qrels_tsv(path: Path, queries: dict | None = None,
+                   docs: dict | None = None) -> dict[str, dict[str, int]]:
+    """BEIR qrels: ``query-id<TAB>corpus-id<TAB>score`` with an optional header line.
+
+    With ``queries``/``docs`` given, an id missing from them is an error naming the line; a
+    (query, doc) pair judged twice is always an error (which judgement would count?).
+    """
     qrels: dict[str, dict[str, int]] = {}
     for n, line in _lines(path):
         cols = line.split("\t")
@@ -73,7 +83,16 @@ def read_qrels_tsv(path: Path) -> dict[str, dict[str, int]]:
             rel = int(score)
         except ValueError:
             raise NegbenchError(f"{where(path, n)}: relevance {score!r} is not an integer") from None
-        qrels.setdefault(qid, {})[did] = rel
+        if queries is not None and qid not in queries:
+            raise NegbenchError(f"{where(path, n)}: qrels name query id {qid!r} that is not in "
+                                "the queries")
+        if docs is not None and did not in docs:
+            raise NegbenchError(f"{where(path, n)}: qrels name doc id {did!r} that is not in the "
+                                "corpus")
+        judged = qrels.setdefault(qid, {})
+        if did in judged:
+            raise NegbenchError(f"{where(path, n)}: query {qid!r} judges doc {did!r} twice")
+        judged[did] = rel
     return qrels
 
 
@@ -88,7 +107,7 @@ def load_beir_folder(folder: Path, split: str, corpus: Corpus | None = None) -> 
         raise NegbenchError(f"{qrels_path}: no qrels for split {split!r} (available: {have})")
     corpus = corpus or read_corpus(folder / "corpus.jsonl")
     queries = read_queries(folder / "queries.jsonl")
-    qrels = read_qrels_tsv(qrels_path)
+    qrels = read_qrels_tsv(qrels_path, queries, corpus.docs)
     sp = Split(split, queries, qrels, str(qrels_path))
     validate_split(corpus, sp)
     sp.queries = {q: queries[q] for q in qrels}

@@ -24,6 +24,7 @@ class Budget:
     retrieve_k: int = 1000
     seeds: tuple[int, ...] = (13, 42, 87)
     hardware: str = "cpu"
+    teacher_steps: int = 150  # cross-encoder teacher for false-negative accounting (0 = off)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -32,14 +33,15 @@ class Budget:
 BUDGETS = {
     # CI: a real but tiny run (a few minutes on 2 CPU cores).
     "smoke": Budget("smoke", steps=3, batch_size=8, learning_rate=2e-5, warmup_ratio=0.0,
-                    train_max_length=64, eval_max_length=64, retrieve_k=1000, seeds=(13,)),
+                    train_max_length=64, eval_max_length=64, retrieve_k=1000, seeds=(13,),
+                    teacher_steps=20),
     # The real comparison on CPU: 4 samplers x 3 seeds on SciFact in about an hour here.
     "standard": Budget("standard", steps=16, batch_size=32, learning_rate=3e-5,
                        warmup_ratio=0.1, train_max_length=128, eval_max_length=256),
     # The seed papers' scale; needs a GPU.
     "paper": Budget("paper", steps=10_000, batch_size=128, learning_rate=2e-5,
                     warmup_ratio=0.1, train_max_length=256, eval_max_length=512,
-                    hardware="gpu"),
+                    hardware="gpu", teacher_steps=2000),
 }
 
 

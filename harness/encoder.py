@@ -79,7 +79,7 @@ class CachedEncoder:
     def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray:
         path = self.cache_dir / f"{self.key(texts, kind, max_length)}.npy"
         if path.exists():
-            return np.load(path)
+            return np.load(path, allow_pickle=False)
         emb = self.inner.encode(texts, kind, max_length)
         self.calls += 1
         path.parent.mkdir(parents=True, exist_ok=True)

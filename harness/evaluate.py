@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from negbench.harness.conventions import Profile
 from negbench.harness.data import Qrels
 from negbench.harness.dense_search import Hits, sort_hits
@@ -33,6 +34,14 @@ def prepare_run(run: dict[str, Hits], profile: Profile) -> dict[str, Hits]:
     return out
 
 
+def r_precision_at_k(judged: dict[str, int], ranked: list[str], k: int, min_rel: int = 1) -> float:
+    """RP@k (Decorte et al. 2023): relevant docs in the top ``k`` / min(k, #relevant)."""
+    relevant = {d for d, r in judged.items() if r >= min_rel}
+    if not relevant:
+        return 0.0
+    return sum(d in relevant for d in ranked[:k]) / min(k, len(relevant))
+
+
 def evaluate_run(qrels: Qrels, run: dict[str, Hits], measures: list[Measure],
                  profile: Profile) -> Evaluation:
     """Mean over qrels queries with at least one relevant doc; queries absent from the run
@@ -55,13 +64,18 @@ def evaluate_run(qrels: Qrels, run: dict[str, Hits], measures: list[Measure],
     missing = [q for q in qids if not ranked[q]]
     scored = {q: r for q, r in ranked.items() if r}
     per_query: dict[str, dict[str, float]] = {}
-    names = {str(m): m.ranx_name(profile.min_rel) for m in measures}
-    if scored:
+    names = {str(m): m.ranx_name(profile.min_rel) for m in measures if not m.custom}
+    if scored and names:
         rr = RRun(scored)
         evaluate(RQrels({q: qrels[q] for q in scored}), rr, list(names.values()), threads=1,
                  save_results_in_run=True)
     for canon, rname in names.items():
         vals = {q: float(v) for q, v in rr.scores[rname].items()} if scored else {}
         per_query[canon] = {q: vals.get(q, 0.0) for q in qids}
+    for m in measures:
+        if m.custom:
+            per_query[str(m)] = {q: r_precision_at_k(qrels[q], list(ranked[q]), m.cutoff,
+                                                     profile.min_rel) for q in qids}
+    per_query = {str(m): per_query[str(m)] for m in measures}
     means = {m: float(np.mean(list(v.values()))) for m, v in per_query.items()}
     return Evaluation(means, per_query, len(qids), len(missing), profile.name)

@@ -1,10 +1,14 @@
-"""A sampler x seed grid over one suite, resumable: finished runs are skipped on re-run."""
+"""A sampler x seed grid over one suite, resumable: finished runs are skipped on re-run and a
+run interrupted mid-way resumes at its unfinished stage (see ``runner.Manifest``)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
+
+from tqdm.auto import tqdm
 
 from negbench.harness.budget import Budget
 from negbench.harness.records import read_records, write_text_atomic
@@ -12,7 +16,6 @@ from negbench.harness.runner import RunConfig, execute_run, is_done, zero_shot_b
 from negbench.harness.table import results_table
 from negbench.harness.workspace import Workspace
 from negbench.strategies.registry import get_sampler
-from tqdm.auto import tqdm
 
 
 def _zero_shot_current(path: Path, budget: Budget, model: str | None) -> bool:
@@ -25,11 +28,20 @@ def _zero_shot_current(path: Path, budget: Budget, model: str | None) -> bool:
                if k in rec["budget"])
 
 
+def remove_stale_temp_files(out: Path) -> list[Path]:
+    """Delete ``*.tmp`` files left in ``out``'s result folders by a killed process (every result
+    file is written to a temp file first and renamed into place, so these are never results)."""
+    stale = [p for sub in ("records", "runs", "negatives") for p in (out / sub).glob("*.tmp")]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
 def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], budget: Budget,
              out: Path, zero_shot: bool = True, log=sys.stderr) -> str:
     """Run every (sampler, seed) not yet finished, then write ``table.md``; returns the table."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)  # created by the first file written: a run failing early leaves nothing
+    remove_stale_temp_files(out)
     if zero_shot:
         if not _zero_shot_current(out / "records" / "zeroshot-bm25.json", budget, None):
             print("[negbench] zero-shot BM25", file=log)
@@ -39,14 +51,20 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
             zero_shot_model(ws, budget, out)
     resolved = [(name, get_sampler(name).from_dict(params).params_dict())
                 for name, params in samplers]
-    configs = [RunConfig(ws.suite.name, name, params, seed, budget, ws.model_name)
+    trust = getattr(ws, "trust_remote_code", False)
+    configs = [RunConfig(ws.suite.name, name, params, seed, budget, ws.model_name, trust)
                for name, params in resolved for seed in seeds]
     todo = [c for c in configs if not is_done(c, out)]
     if len(todo) < len(configs):
         print(f"[negbench] {len(configs) - len(todo)} of {len(configs)} runs already finished; "
               "skipping them", file=log)
+        for c in configs:  # a run killed after its record was written leaves its work folder
+            if c not in todo:
+                shutil.rmtree(out / "work" / c.key, ignore_errors=True)
     for cfg in tqdm(todo, desc="runs", unit="run", disable=not ws.progress):
-        print(f"[negbench] run {cfg.key}", file=log)
+        partial = (out / "work" / cfg.key / "manifest.json").exists()
+        print(f"[negbench] run {cfg.key}{' (resuming an interrupted run)' if partial else ''}",
+              file=log)
         execute_run(cfg, ws, out)
     wanted = {c.key for c in configs}
     records = [r for r in read_records(out) if r["kind"] == "zero-shot" or

@@ -40,7 +40,7 @@ def irds_home() -> Path:
 def _atomic_copy(src: Path, dst: Path, gz: bool = False) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(dst.name + ".tmp")
-    with open(src, "rb") as fi, (gzip.open(tmp, "wb", mtime=0) if gz else open(tmp, "wb")) as fo:
+    with open(src, "rb") as fi, (gzip.GzipFile(tmp, "wb", mtime=0) if gz else open(tmp, "wb")) as fo:
         shutil.copyfileobj(fi, fo)
     os.replace(tmp, dst)
 

@@ -11,6 +11,8 @@ from negbench.harness.errors import NegbenchError
 _RANX = {"nDCG": "ndcg", "RR": "mrr", "R": "recall", "P": "precision", "AP": "map",
          "RP": "r_precision"}
 _GRADED = {"nDCG"}  # measures that use graded relevance; the rest are binary
+# computed by negbench from the ranked lists (not in ranx): RP@k = hits in top k / min(k, #relevant)
+_CUSTOM_CUTOFF = {"RP"}
 _PATTERN = re.compile(r"^(?P<name>[A-Za-z]+)(@(?P<k>\d+))?$")
 
 
@@ -24,7 +26,14 @@ class Measure:
     def __str__(self) -> str:
         return f"{self.name}@{self.cutoff}" if self.cutoff else self.name
 
+    @property
+    def custom(self) -> bool:
+        """True when negbench computes the measure itself (ranx has no such measure)."""
+        return self.name in _CUSTOM_CUTOFF and self.cutoff is not None
+
     def ranx_name(self, min_rel: int = 1) -> str:
+        if self.custom:
+            raise NegbenchError(f"{self} is computed by negbench, not ranx")
         base = _RANX[self.name] + (f"@{self.cutoff}" if self.cutoff else "")
         if self.name not in _GRADED and min_rel > 1:
             base += f"-l{min_rel}"

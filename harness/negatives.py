@@ -28,40 +28,73 @@ def write_negatives(rows: list[NegativeRow], path: Path) -> str:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
         for r in sorted(rows, key=lambda r: (r.query_id, r.positive_id)):
-            fh.write(json.dumps({"query_id": r.query_id, "positive_id": r.positive_id,
-                                 "negative_ids": list(r.negative_ids)}, ensure_ascii=False))
+            obj = {"query_id": r.query_id, "positive_id": r.positive_id,
+                   "negative_ids": list(r.negative_ids)}
+            if getattr(r, "negative_texts", ()):  # generated negatives (not corpus docs)
+                obj["negative_texts"] = list(r.negative_texts)
+            fh.write(json.dumps(obj, ensure_ascii=False))
             fh.write("\n")
     os.replace(tmp, path)
     return sha256_file(path)
 
 
-def read_negatives(path: Path) -> list[NegativeRow]:
-    """Read a negatives file; each malformed line is reported with its line number."""
+def read_negatives(path: Path, corpus: Corpus | None = None,
+                   exclude: dict[str, set[str]] | None = None) -> list[NegativeRow]:
+    """Read a negatives file; a malformed line, a (query, positive) pair listed twice and, with
+    ``corpus``/``exclude`` given, any row failing ``row_problem`` is an error naming the line."""
     path = Path(path)
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
+    if not path.is_file():
+        raise NegbenchError(f"{path}: file not found")
+    rows, seen = [], set()
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
             try:
-                obj = json.loads(line)
-                rows.append(NegativeRow(str(obj["query_id"]), str(obj["positive_id"]),
-                                        tuple(str(d) for d in obj["negative_ids"])))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise NegbenchError(f"{where(path, n)}: expected JSON with query_id, "
-                                    "positive_id, negative_ids") from None
+                obj = json.loads(raw.decode("utf-8"))
+                negs, texts = obj.get("negative_ids", []), obj.get("negative_texts", [])
+                if not isinstance(negs, list) or not isinstance(texts, list) or not (
+                        "negative_ids" in obj or "negative_texts" in obj):
+                    raise TypeError
+                extra = (tuple(str(t) for t in texts),) if texts else ()
+                row = NegativeRow(str(obj["query_id"]), str(obj["positive_id"]),
+                                  tuple(str(d) for d in negs), *extra)
+            except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+                raise NegbenchError(f"{where(path, n)}: expected a JSON object with query_id, "
+                                    "positive_id and a list negative_ids (optional list negative_texts)") from None
+            if (row.query_id, row.positive_id) in seen:
+                raise NegbenchError(f"{where(path, n)}: pair ({row.query_id!r}, "
+                                    f"{row.positive_id!r}) is listed twice")
+            seen.add((row.query_id, row.positive_id))
+            if corpus is not None:
+                problem = row_problem(row, corpus, exclude or {})
+                if problem:
+                    raise NegbenchError(f"{where(path, n)}: {problem}")
+            rows.append(row)
+    if not rows:
+        raise NegbenchError(f"{path}: negatives file is empty")
     return rows
+
+
+def row_problem(r: NegativeRow, corpus: Corpus, exclude: dict[str, set[str]]) -> str | None:
+    """Why a row cannot be trained on (unknown doc, positive not judged, negative that is a
+    judged positive), or None."""
+    if r.positive_id not in corpus.docs:
+        return f"unknown positive doc id {r.positive_id!r}"
+    if r.positive_id not in exclude.get(r.query_id, ()):
+        return f"doc {r.positive_id!r} is not a judged positive of query {r.query_id!r}"
+    for d in r.negative_ids:
+        if d not in corpus.docs:
+            return f"unknown negative doc id {d!r}"
+        if d == r.positive_id or d in exclude.get(r.query_id, ()):
+            return f"negative {d!r} is a judged positive of query {r.query_id!r}"
+    return None
 
 
 def check_negatives(rows: list[NegativeRow], corpus: Corpus, exclude: dict[str, set[str]],
                     source: str = "negatives") -> None:
-    """Reject negatives that are unknown docs or judged positives of their query."""
+    """Reject rows with unknown docs, unjudged positives or negatives that are judged positives."""
     for n, r in enumerate(rows, 1):
-        if r.positive_id not in corpus.docs:
-            raise NegbenchError(f"{source} row {n}: unknown positive doc id {r.positive_id!r}")
-        for d in r.negative_ids:
-            if d not in corpus.docs:
-                raise NegbenchError(f"{source} row {n}: unknown negative doc id {d!r}")
-            if d == r.positive_id or d in exclude.get(r.query_id, ()):
-                raise NegbenchError(f"{source} row {n}: negative {d!r} is a judged positive "
-                                    f"of query {r.query_id!r}")
+        problem = row_problem(r, corpus, exclude)
+        if problem:
+            raise NegbenchError(f"{source} row {n}: {problem}")

@@ -45,7 +45,7 @@ def train(model, dataset, budget: Budget, seed: int, output_dir: Path,
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
     )
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     model.max_seq_length = budget.train_max_length
     args = SentenceTransformerTrainingArguments(

@@ -13,16 +13,20 @@ BOM = b"\xef\xbb\xbf"
 
 
 def _rows(path: Path, ncols: tuple[int, ...]):
-    """Yield (line number, columns) of a whitespace-separated file; CRLF ok, BOM rejected."""
+    """Yield (line number, columns) of a whitespace-separated file; CRLF ok, a BOM or bytes
+    that are not UTF-8 rejected with the line number."""
     path = Path(path)
     if not path.is_file():
         raise NegbenchError(f"{path}: file not found")
     with open(path, "rb") as fh:
-        if fh.read(3) == BOM:
-            raise NegbenchError(f"{where(path, 1)}: file starts with a byte-order mark (BOM)")
-    with open(path, encoding="utf-8", newline=None) as fh:
-        for n, line in enumerate(fh, 1):
-            cols = line.split()
+        for n, raw in enumerate(fh, 1):
+            if raw.startswith(BOM):  # at line 1, or mid-file where two files were joined
+                what = "file" if n == 1 else "line"
+                raise NegbenchError(f"{where(path, n)}: {what} starts with a byte-order mark (BOM)")
+            try:
+                cols = raw.decode("utf-8").split()
+            except UnicodeDecodeError:
+                raise NegbenchError(f"{where(path, n)}: not valid UTF-8") from None
             if not cols:
                 continue
             if len(cols) not in ncols:
@@ -58,9 +62,23 @@ def read_trec_qrels(path: Path) -> Qrels:
     qrels: Qrels = {}
     for n, (qid, _, did, rel) in _rows(path, (4,)):
         try:
-            qrels.setdefault(qid, {})[did] = int(rel)
+            value = int(rel)
         except ValueError:
             raise NegbenchError(f"{where(path, n)}: relevance {rel!r} is not an integer") from None
+        judged = qrels.setdefault(qid, {})
+        if did in judged:
+            raise NegbenchError(f"{where(path, n)}: query {qid!r} judges doc {did!r} twice")
+        judged[did] = value
     if not qrels:
         raise NegbenchError(f"{path}: qrels file is empty")
     return qrels
+
+
+def check_run_against_qrels(run: dict[str, Hits], qrels: Qrels, run_path: Path,
+                            qrels_path: Path) -> None:
+    """A run sharing no query with the qrels would score 0 everywhere: reject it by name."""
+    judged = {q for q, j in qrels.items() if any(r >= 1 for r in j.values())}
+    if not judged & set(run):
+        sample = ", ".join(repr(q) for q in sorted(run)[:3])
+        raise NegbenchError(f"{run_path}: no query in common with the qrels {qrels_path} "
+                            f"(run queries start {sample})")

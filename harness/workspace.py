@@ -17,12 +17,15 @@ from negbench.suites.loading import SuiteData, load_suite_data
 
 class Workspace:
     def __init__(self, suite: Suite, data_root: Path | None = None, cache_dir: Path | None = None,
-                 model: str | None = None, progress: bool = True) -> None:
+                 model: str | None = None, progress: bool = True,
+                 trust_remote_code: bool = False) -> None:
         self.suite = suite
         self.data_root = data_root
         self.cache_dir = cache_root(cache_dir)
         self.model_name = model or suite.model
         self.progress = progress
+        self.trust_remote_code = trust_remote_code
+        self._teachers: dict[int, object] = {}
 
     @cached_property
     def data(self) -> SuiteData:
@@ -32,11 +35,25 @@ class Workspace:
     def base_encoder(self) -> CachedEncoder:
         from negbench.harness.models import load_model
 
-        return self.encoder_for(load_model(self.model_name))
+        return self.encoder_for(load_model(self.model_name,
+                                           trust_remote_code=self.trust_remote_code))
 
     def encoder_for(self, model) -> CachedEncoder:
         return CachedEncoder(SentenceTransformerEncoder(model, progress=self.progress),
                              self.cache_dir)
+
+    def teacher(self, budget):
+        """The cross-encoder teacher for false-negative accounting (None when disabled)."""
+        if budget.teacher_steps <= 0:
+            return None
+        if budget.teacher_steps not in self._teachers:
+            from negbench.harness.cross_encoder import CrossEncoderSpec, teacher
+
+            spec = CrossEncoderSpec(base=self.model_name, steps=budget.teacher_steps)
+            self._teachers[budget.teacher_steps] = teacher(
+                spec, self.data.corpus, self.data.train, self.data.exclude, self.bm25,
+                self.cache_dir, progress=self.progress)
+        return self._teachers[budget.teacher_steps]
 
     @cached_property
     def bm25(self):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
 from negbench.harness.errors import NegbenchError
 
 DEFAULT_MEASURES = ("nDCG@10", "RR@10", "R@100", "R@1000")
@@ -18,7 +20,9 @@ class Suite:
 
     name: str
     description: str
-    loader: str  # "irds" (ir_datasets ids) or "beir-folder" (a local BEIR folder)
+    # "irds" (ir_datasets ids), "beir-folder" (a local BEIR folder), "msmarco", "esco", "ecthr",
+    # "beir-generic" (placeholder row for any ir_datasets BEIR id; see registry.get_suite)
+    loader: str
     corpus: str
     train: str
     test: str
@@ -29,9 +33,44 @@ class Suite:
     model: str = "all-MiniLM-L6-v2"
     budgets: dict = field(default_factory=dict)  # budget name -> field overrides
     reference: dict = field(default_factory=dict)  # zero-shot name -> {measure: value}
+    # documents not staged here: a path (``--collection``) or this environment variable
+    collection: str | None = None
+    collection_env: str | None = None
+    params: dict = field(default_factory=dict)  # loader options (splits, dates, ...)
+
+    def collection_path(self) -> Path | None:
+        """The user's document collection: the ``collection`` field, else ``$collection_env``."""
+        value = self.collection or (os.environ.get(self.collection_env)
+                                    if self.collection_env else None)
+        return Path(value) if value else None
+
+    def with_collection(self, path: str | os.PathLike | None) -> Suite:
+        """This suite with its documents read from ``path`` (``negbench run --collection``)."""
+        return self if path is None else dataclasses.replace(self, collection=str(path))
 
     def data_status(self, data_root: Path | None) -> str:
         """'present', or what is missing and how to get it."""
+        staged = (self.staged is not None and data_root is not None
+                  and (Path(data_root) / self.staged).is_dir())
+        if self.loader in ("msmarco", "ecthr"):
+            coll = self.collection_path()
+            hint = f"--collection PATH or ${self.collection_env}" if self.collection_env else \
+                "--collection PATH"
+            have_docs = coll is not None and coll.exists()
+            if self.loader == "ecthr":
+                return "present" if have_docs else \
+                    f"needs data: echr_pcr_dataset.json via {hint} (see docs/suites.md)"
+            if not staged:
+                return f"needs data: {self.staged}/ under $NEGBENCH_DATA"
+            return "present" if have_docs else \
+                f"eval: present (queries+qrels); train/index: needs collection.tsv via {hint}"
+        if self.loader == "beir-generic":
+            return "ir_datasets download (needs network)"
+        if self.loader == "esco":
+            missing = [d for d in ("esco-skill-extraction", "esco-taxonomy")
+                       if data_root is None or not (Path(data_root) / d).is_dir()]
+            return "present" if not missing else \
+                f"needs data: {', '.join(m + '/' for m in missing)} under $NEGBENCH_DATA"
         if self.loader == "beir-folder":
             return "present" if Path(self.corpus).is_dir() else f"needs data: {self.corpus}"
         if self.staged is None:

@@ -1,13 +1,27 @@
-"""Materialise a suite's data: corpus, train/test splits, and the judged positives to exclude."""
+"""Materialise a suite's data: corpus, train/test splits, and the judged positives to exclude.
+
+``load_suite_data`` dispatches on ``Suite.loader``; each loader returns a ``SuiteData``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from negbench.harness.data import Corpus, Split
+from negbench.harness.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.suites.definition import Suite
+
+
+class NoTrainSplit(Split):
+    """Stands in for a training split the suite cannot provide; any use is a one-line error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("none", {}, {}, reason)
+
+    def positives(self, min_rel: int = 1) -> dict[str, list[str]]:
+        raise NegbenchError(self.source)
 
 
 @dataclass
@@ -16,6 +30,38 @@ class SuiteData:
     train: Split
     test: Split
     exclude: dict[str, set[str]]  # judged relevant docs per query over every split
+    dev: Split | None = None
+    # temporal candidate pools (ECtHR-PCR): a query may only retrieve docs dated strictly
+    # before it. ``None`` = the whole corpus is the pool.
+    query_dates: dict[str, str] | None = None
+    doc_dates: dict[str, str] | None = None
+    info: dict = field(default_factory=dict)  # counts and provenance for records/docs
+    parents: dict[str, set[str]] | None = None  # label taxonomy (doc -> parents), e.g. ESCO
+
+    def restrict_run(self, run: dict[str, Hits]) -> dict[str, Hits]:
+        """Drop hits outside each query's candidate pool (no-op without a temporal pool).
+
+        Retrieve deeper than the cutoff before calling this: hits are removed, not replaced.
+        """
+        if self.query_dates is None or self.doc_dates is None:
+            return run
+        out = {}
+        for qid, hits in run.items():
+            limit = self.query_dates.get(qid)
+            out[qid] = [h for h in hits if limit is not None and h[0] != qid
+                        and self.doc_dates.get(h[0], "9999") < limit]
+        return out
+
+    def retrieval_depth(self, k: int) -> int:
+        """How deep to search so that ``k`` hits survive ``restrict_run``."""
+        return k if self.query_dates is None else len(self.corpus)
+
+    def pool(self, qid: str) -> list[str]:
+        """Doc ids a query may retrieve (all docs when the suite has no temporal pool)."""
+        if self.query_dates is None or self.doc_dates is None:
+            return list(self.corpus.ids)
+        limit = self.query_dates[qid]
+        return [d for d in self.corpus.ids if d != qid and self.doc_dates[d] < limit]
 
 
 def judged_positives(*splits: Split) -> dict[str, set[str]]:
@@ -26,20 +72,60 @@ def judged_positives(*splits: Split) -> dict[str, set[str]]:
     return out
 
 
+def _load_irds(suite: Suite, data_root: Path | None) -> SuiteData:
+    from negbench.harness.irds import load_corpus, load_split
+
+    corpus = load_corpus(suite.corpus, data_root)
+    train = (load_split(suite.train, corpus, data_root) if suite.train
+             else NoTrainSplit(f"suite {suite.name!r} has no training split (ir_datasets lists "
+                               "none); use it for zero-shot runs and `negbench eval` only"))
+    test = load_split(suite.test, corpus, data_root)
+    dev = load_split(suite.dev, corpus, data_root) if suite.dev else None
+    splits = [s for s in (train, test, dev) if s is not None]
+    return SuiteData(corpus, train, test, judged_positives(*splits), dev=dev)
+
+
+def _load_beir_folder(suite: Suite) -> SuiteData:
+    from negbench.harness.beir_folder import load_beir_folder
+
+    corpus, train = load_beir_folder(Path(suite.corpus), suite.train)
+    test = load_beir_folder(Path(suite.corpus), suite.test, corpus)[1]
+    dev = load_beir_folder(Path(suite.corpus), suite.dev, corpus)[1] if suite.dev else None
+    splits = [s for s in (train, test, dev) if s is not None]
+    return SuiteData(corpus, train, test, judged_positives(*splits), dev=dev)
+
+
 def load_suite_data(suite: Suite, data_root: Path | None = None) -> SuiteData:
     """Load and validate the suite's corpus and splits."""
     if suite.loader == "irds":
-        from negbench.harness.irds import load_corpus, load_split
+        return _load_irds(suite, data_root)
+    if suite.loader == "beir-folder":
+        return _load_beir_folder(suite)
+    if suite.loader == "msmarco":
+        from negbench.suites.msmarco import load_msmarco
 
-        corpus = load_corpus(suite.corpus, data_root)
-        splits = [load_split(i, corpus, data_root) for i in (suite.train, suite.test, suite.dev)
-                  if i]
-    elif suite.loader == "beir-folder":
-        from negbench.harness.beir_folder import load_beir_folder
+        return load_msmarco(suite, data_root)
+    if suite.loader == "esco":
+        from negbench.suites.esco import load_esco
 
-        corpus, train = load_beir_folder(Path(suite.corpus), suite.train)
-        splits = [train] + [load_beir_folder(Path(suite.corpus), s, corpus)[1]
-                            for s in (suite.test, suite.dev) if s]
-    else:
-        raise NegbenchError(f"suite {suite.name!r}: unknown loader {suite.loader!r}")
-    return SuiteData(corpus, splits[0], splits[1], judged_positives(*splits))
+        return load_esco(suite, data_root)
+    if suite.loader == "ecthr":
+        from negbench.suites.ecthr import load_ecthr
+
+        return load_ecthr(suite)
+    if suite.loader == "beir-generic":
+        raise NegbenchError(f"{suite.name!r} is a placeholder: name a BEIR dataset, e.g. "
+                            "--suite beir/fiqa (any ir_datasets beir/... id)")
+    raise NegbenchError(f"suite {suite.name!r}: unknown loader {suite.loader!r}")
+
+
+def load_test_qrels(suite: Suite, data_root: Path | None = None) -> Split:
+    """Only the test split (queries + qrels), without the corpus: what ``negbench eval`` needs.
+
+    Works for MS MARCO without passage texts; other loaders load their full data.
+    """
+    if suite.loader in ("irds", "msmarco"):
+        from negbench.harness.irds import load_split
+
+        return load_split(suite.test, None, data_root)
+    return load_suite_data(suite, data_root).test

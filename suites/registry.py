@@ -29,6 +29,8 @@ def get_suite(name_or_path: str) -> Suite:
     suites = all_suites()
     if name_or_path in suites:
         return suites[name_or_path]
+    if name_or_path.startswith("beir/"):
+        return beir_suite(name_or_path)
     path = Path(name_or_path)
     if path.is_dir():
         if not (path / "corpus.jsonl").is_file():
@@ -46,3 +48,31 @@ def get_suite(name_or_path: str) -> Suite:
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise NegbenchError(f"unknown suite {name_or_path!r}{hint} (see `negbench suites`; a local "
                         "BEIR folder path also works)")
+
+
+def beir_suite(dataset_id: str) -> Suite:
+    """A suite for any BEIR dataset ir_datasets knows (downloaded where there is network).
+
+    Splits come from the ir_datasets registry: ``<id>/train`` (else ``<id>/dev``) to train,
+    ``<id>/test`` (else ``<id>`` itself) to test. Without either train or dev the suite is
+    zero-shot/eval only.
+    """
+    import ir_datasets
+
+    registered = set(ir_datasets.registry._registered)
+    base = dataset_id.rstrip("/")
+    if base not in registered:
+        known = sorted(i for i in registered if i.startswith("beir/") and i.count("/") >= 1)
+        close = difflib.get_close_matches(base, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise NegbenchError(f"unknown BEIR dataset {base!r}{hint} (ir_datasets ids beir/...)")
+    for split in ("train", "dev", "test"):
+        if base.endswith("/" + split):
+            raise NegbenchError(f"{base!r} names a split; use the dataset id "
+                                f"{base.rsplit('/', 1)[0]!r}")
+    have = {s for s in ("train", "dev", "test") if f"{base}/{s}" in registered}
+    test = f"{base}/test" if "test" in have else base
+    train = f"{base}/train" if "train" in have else f"{base}/dev" if "dev" in have else ""
+    dev = f"{base}/dev" if "dev" in have and train != f"{base}/dev" else None
+    return Suite(name=base, description=f"BEIR {base[5:]} through ir_datasets (downloads)",
+                 loader="irds", corpus=base, train=train, test=test, dev=dev)

@@ -46,10 +46,11 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     """A random-initialised BERT (hidden 32, 2 layers) with the MiniLM tokenizer, saved as a
     SentenceTransformer folder (mean pooling + normalize)."""
     import torch
-    from negbench.harness.models import resolve_model
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from negbench.harness.models import resolve_model
 
     torch.manual_seed(0)
     out = tmp_path_factory.mktemp("tiny-bert")
@@ -71,3 +72,23 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 def cache_dir(tmp_path_factory) -> Path:
     """One embedding/index cache for the whole test session (encodings are shared)."""
     return tmp_path_factory.mktemp("negbench-cache")
+
+
+SMOKE_ARGS = ["run", "--suite", "beir/scifact", "--samplers", "in-batch,dense", "--seeds", "13",
+              "--budget", "smoke"]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(irds_home, cache_dir, tmp_path_factory):
+    """The real smoke pipeline (all-MiniLM-L6-v2, SciFact, budget smoke), run once per session
+    through the CLI: ``(output folder, command, env, completed process)``. The regression
+    baseline results/baselines/scifact-smoke.json comes from this same command."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("smoke")
+    env = dict(os.environ, IR_DATASETS_HOME=str(irds_home), NEGBENCH_CACHE=str(cache_dir))
+    cmd = [sys.executable, "-m", "negbench.harness.cli", *SMOKE_ARGS, "--output", str(out)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, cmd, env, proc

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+
 from negbench.harness.beir_folder import load_beir_folder, read_qrels_tsv
 from negbench.harness.errors import NegbenchError
 

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
-
-import pytest
 
 REFERENCE_BM25 = {"nDCG@10": 0.6789, "R@100": 0.9253}  # pyserini 2CR, BEIR flat
 
 
-@pytest.fixture(scope="module")
-def smoke_run(irds_home, cache_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("smoke")
-    env = dict(os.environ, IR_DATASETS_HOME=str(irds_home), NEGBENCH_CACHE=str(cache_dir))
-    cmd = [sys.executable, "-m", "negbench.harness.cli", "run", "--suite", "beir/scifact",
-           "--samplers", "in-batch,dense", "--seeds", "13", "--budget", "smoke",
-           "--output", str(out)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, cmd, env, proc
+# `smoke_run` (the real smoke pipeline, once per session) lives in conftest.py.
 
 
 def test_bm25_reproduces_pyserini(smoke_run):
@@ -46,6 +33,10 @@ def test_records_carry_provenance(smoke_run):
     assert len(rec["per_query"]["nDCG@10"]) == 300
     base = json.loads((out / "records" / "zeroshot-model.json").read_text())
     assert base["kind"] == "zero-shot" and base["zero_shot"]["model"] == "all-MiniLM-L6-v2"
+    fn = rec["false_negatives"]
+    assert fn["negatives"] == 919 and fn["judged_share"] == 0.0
+    assert 0.0 <= fn["ce_above_positive_share"] <= 1.0
+    assert "trained in the harness" in fn["teacher"]
     # training changed the model
     assert rec["trained_model_fingerprint"] != rec["base_model_fingerprint"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from negbench.harness.conventions import PROFILES
 from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluate import evaluate_run

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.registry import available, get_sampler
 

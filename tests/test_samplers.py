@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from negbench.harness.dense_search import search_run
 from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
 from negbench.harness.negatives import check_negatives, write_negatives

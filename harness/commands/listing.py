@@ -8,8 +8,9 @@ from negbench.harness.commands.common import add_data_root
 
 
 def cmd_strategies(args) -> int:
-    from negbench.strategies.registry import available
     from tabulate import tabulate
+
+    from negbench.strategies.registry import available
 
     rows = []
     for name, cls in available().items():
@@ -22,9 +23,10 @@ def cmd_strategies(args) -> int:
 
 
 def cmd_suites(args) -> int:
+    from tabulate import tabulate
+
     from negbench.harness.paths import data_root
     from negbench.suites.registry import all_suites
-    from tabulate import tabulate
 
     root = data_root(args.data_root, required=False)
     rows = [[s.name, s.profile, ", ".join(s.measures), s.data_status(root), s.description]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -26,12 +29,15 @@ def sampler_params(items: list[str], samplers: list[str]) -> dict[str, dict]:
 def cmd_run(args) -> int:
     from negbench.harness.budget import get_budget
     from negbench.harness.grid import run_grid
+    from negbench.harness.models import resolve_model
     from negbench.harness.paths import data_root
     from negbench.harness.workspace import Workspace
     from negbench.strategies.registry import get_sampler
     from negbench.suites.registry import get_suite
 
-    suite = get_suite(args.suite)
+    if args.quiet:  # only the result and errors: no progress, no library chatter
+        logging.disable(logging.INFO)
+    suite = get_suite(args.suite).with_collection(args.collection)
     samplers = csv_list(args.samplers)
     if not samplers:
         raise NegbenchError("--samplers is empty")
@@ -39,11 +45,20 @@ def cmd_run(args) -> int:
     for s in samplers:  # validate names and parameters before any expensive work
         get_sampler(s).from_dict(params[s])
     budget = get_budget(args.budget, suite.budgets.get(args.budget))
+    if args.steps is not None:
+        if args.steps < 1:
+            raise NegbenchError(f"--steps must be >= 1, got {args.steps}")
+        budget = dataclasses.replace(budget, steps=args.steps)
     seeds = args.seeds or list(budget.seeds)
-    root = data_root(args.data_root) if suite.loader == "irds" and suite.staged else None
-    ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet)
+    root = data_root(args.data_root) if suite.staged else None
+    ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
+                   trust_remote_code=args.trust_remote_code)
+    # validate every input before anything is written to --output
+    resolve_model(ws.model_name)
+    ws.data  # noqa: B018 - loads and checks corpus, queries and qrels
+    quiet_log = open(os.devnull, "w") if args.quiet else sys.stderr  # noqa: SIM115
     table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, Path(args.output),
-                     zero_shot=not args.no_zero_shot)
+                     zero_shot=not args.no_zero_shot, log=quiet_log)
     print(table)
     print(f"records, runs and negatives written to {args.output}", file=sys.stderr)
     return 0
@@ -52,7 +67,10 @@ def cmd_run(args) -> int:
 def register(sub) -> None:
     r = sub.add_parser("run", help="mine, train, retrieve and evaluate a sampler x seed grid",
                        description="Run samplers x seeds on a suite. Finished runs in --output "
-                                   "are skipped, so the same command resumes a grid.")
+                                   "are skipped and an interrupted run resumes at its "
+                                   "unfinished stage, so the same command resumes a grid. "
+                                   "Nothing is written to --output before the inputs "
+                                   "(suite data, samplers, model) are validated.")
     r.add_argument("--suite", required=True,
                    help="suite name (see `negbench suites`) or path of a local BEIR folder")
     r.add_argument("--samplers", required=True,
@@ -69,7 +87,18 @@ def register(sub) -> None:
                    help="base model name or local folder (default: the suite's model)")
     add_data_root(r)
     add_cache_dir(r)
+    r.add_argument("--collection", default=None,
+                   help="documents the suite does not stage: MS MARCO collection.tsv, "
+                        "ECtHR-PCR echr_pcr_dataset.json (see `negbench suites`)")
     r.add_argument("--no-zero-shot", action="store_true",
                    help="skip the BM25 and base-model reference rows")
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--trust-remote-code", action="store_true",
+                   help="allow a model folder to run its own Python code (off by default; "
+                        "recorded in each record)")
+    r.add_argument("--steps", type=int, default=None, metavar="N",
+                   help="advanced: override the budget's training steps (changes the config "
+                        "hash, so results are not comparable with the named budget; used by "
+                        "the resume tests to make training long enough to interrupt)")
+    r.add_argument("--quiet", action="store_true",
+                   help="no progress bars or progress messages (errors still print)")
     r.set_defaults(func=cmd_run)
