@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+_IRDS_HOME = Path(tempfile.mkdtemp(prefix="negbench-irds-"))
+os.environ["IR_DATASETS_HOME"] = str(_IRDS_HOME)
+atexit.register(shutil.rmtree, _IRDS_HOME, True)
 
 from negbench.harness.paths import data_root
 
@@ -20,16 +26,12 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def irds_home(tmp_path_factory) -> Path:
-    """A private ir_datasets cache, seeded offline from the staged data."""
-    home = tmp_path_factory.mktemp("irds")
-    old = os.environ.get("IR_DATASETS_HOME")
-    os.environ["IR_DATASETS_HOME"] = str(home)
-    yield home
-    if old is None:
-        os.environ.pop("IR_DATASETS_HOME", None)
-    else:
-        os.environ["IR_DATASETS_HOME"] = old
+def irds_home() -> Path:
+    """A private ir_datasets cache for the whole session, seeded offline from the staged data.
+
+    Set when this module is imported, before ranx/ir_datasets are imported anywhere: ir_datasets
+    fixes parts of its cache location when first imported."""
+    return _IRDS_HOME
 
 
 @pytest.fixture(scope="session")

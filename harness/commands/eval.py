@@ -19,7 +19,7 @@ def cmd_eval(args) -> int:
     from negbench.harness.measures import parse_measures
     from negbench.harness.paths import data_root
     from negbench.harness.records import write_json_atomic
-    from negbench.harness.trec_files import read_trec_run
+    from negbench.harness.trec_files import check_run_against_qrels, read_trec_run
     from negbench.suites.loading import load_test_qrels
     from negbench.suites.registry import get_suite
 
@@ -29,6 +29,7 @@ def cmd_eval(args) -> int:
     root = data_root(args.data_root) if suite.staged else None
     run = read_trec_run(Path(args.run))
     test = load_test_qrels(suite, root)
+    check_run_against_qrels(run, test.qrels, Path(args.run), test.source or suite.test)
     ev = evaluate_run(test.qrels, run, measures, profile)
     extra = sorted(set(run) - set(test.qrels))
     print(tabulate([[m, f"{v:.4f}"] for m, v in ev.means.items()], headers=["measure", "mean"],

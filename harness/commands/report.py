@@ -1,0 +1,74 @@
+"""``negbench report RESULTS_DIR``: tables with significance, JSON and plots."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from negbench.harness.commands.common import csv_list
+from negbench.harness.errors import NegbenchError
+
+
+def cmd_report(args) -> int:
+    from negbench.harness.records import read_records, write_text_atomic
+    from negbench.harness.report import build_report
+    from negbench.harness.report_plots import write_plots
+    from negbench.harness.report_render import (
+        comparisons_csv,
+        to_csv,
+        to_json,
+        to_latex,
+        to_markdown,
+    )
+
+    folder = Path(args.results_dir)
+    if not (folder / "records").is_dir():
+        raise NegbenchError(f"{folder}: no records/ folder (expected the --output of "
+                            "`negbench run`)")
+    records = read_records(folder)
+    rep = build_report(records, csv_list(args.measures) if args.measures else None,
+                       args.baseline, args.all_pairs, args.test, args.correction, args.alpha,
+                       args.resamples, args.seed)
+    out = Path(args.output) if args.output else folder
+    out.mkdir(parents=True, exist_ok=True)
+    plots = [] if args.no_plots else write_plots(rep, out, args.prefix)
+    md = to_markdown(rep, plots)
+    files = {".md": md, ".tex": to_latex(rep), ".csv": to_csv(rep),
+             "-comparisons.csv": comparisons_csv(rep), ".json": to_json(rep, plots)}
+    for suffix, text in files.items():
+        write_text_atomic(text, out / f"{args.prefix}{suffix}")
+    print(md)
+    written = [f"{args.prefix}{s}" for s in files] + plots
+    print(f"wrote {', '.join(written)} to {out}", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    r = sub.add_parser("report", help="tables (Markdown, LaTeX, CSV, JSON) with significance "
+                                      "tests, and plots, from a results folder",
+                       description="Summarize RESULTS_DIR/records: mean ± sd and 95%% interval "
+                                   "over seeds per system, paired tests on per-query scores "
+                                   "against a baseline (or all pairs) with multiple-comparison "
+                                   "correction, effect sizes, PNG plots.")
+    r.add_argument("results_dir", metavar="RESULTS_DIR", help="the --output folder of a run")
+    r.add_argument("--output", default=None,
+                   help="where to write report.* (default: RESULTS_DIR)")
+    r.add_argument("--prefix", default="report", help="file name prefix (default: report)")
+    r.add_argument("--measures", default=None,
+                   help="comma list of measures (default: all in the records)")
+    r.add_argument("--baseline", default=None,
+                   help="system every other is compared with (default: in-batch if present, "
+                        "else the first trained sampler)")
+    r.add_argument("--all-pairs", action="store_true", help="compare every pair of systems")
+    r.add_argument("--test", choices=["t", "permutation"], default="t",
+                   help="paired test for the markers: t (paired t-test) or permutation "
+                        "(Fisher randomization); default: t")
+    r.add_argument("--correction", choices=["holm", "bonferroni", "none"], default="holm",
+                   help="multiple-comparison correction per measure (default: holm)")
+    r.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
+    r.add_argument("--resamples", type=int, default=10_000,
+                   help="permutation/bootstrap resamples (default: 10000)")
+    r.add_argument("--seed", type=int, default=0,
+                   help="random seed of permutation and bootstrap (default: 0)")
+    r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.set_defaults(func=cmd_report)

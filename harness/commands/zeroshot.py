@@ -1,0 +1,66 @@
+"""``negbench zero-shot``: only the reference rows (BM25 and the untouched base model)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from negbench.harness.commands.common import add_cache_dir, add_data_root, csv_list
+from negbench.harness.errors import NegbenchError
+
+SYSTEMS = ("bm25", "model")
+
+
+def cmd_zero_shot(args) -> int:
+    from negbench.harness.budget import get_budget
+    from negbench.harness.paths import data_root
+    from negbench.harness.records import read_records, write_text_atomic
+    from negbench.harness.runner import zero_shot_bm25, zero_shot_model
+    from negbench.harness.table import results_table
+    from negbench.harness.workspace import Workspace
+    from negbench.suites.registry import get_suite
+
+    systems = csv_list(args.systems)
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown or not systems:
+        raise NegbenchError(f"--systems {args.systems!r}: choose from {', '.join(SYSTEMS)}")
+    suite = get_suite(args.suite)
+    budget = get_budget(args.budget, suite.budgets.get(args.budget))
+    root = data_root(args.data_root) if suite.staged else None
+    ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    if "bm25" in systems:
+        print("[negbench] zero-shot BM25", file=sys.stderr)
+        zero_shot_bm25(ws, budget, out)
+    if "model" in systems:
+        print(f"[negbench] zero-shot {ws.model_name} (eval max_seq_length "
+              f"{budget.eval_max_length})", file=sys.stderr)
+        zero_shot_model(ws, budget, out)
+    records = [r for r in read_records(out) if r["kind"] == "zero-shot"]
+    table = results_table(records, list(suite.measures))
+    write_text_atomic(table, out / "table.md")
+    print(table)
+    print(f"records and runs written to {out}", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    z = sub.add_parser("zero-shot", help="evaluate the zero-shot reference rows (BM25, base model)",
+                       description="Evaluate BM25 and/or the untouched base model on a suite's "
+                                   "test split, no training. Records land in OUTPUT/records/; "
+                                   "check them with `negbench reproduce OUTPUT`.")
+    z.add_argument("--suite", required=True,
+                   help="suite name (see `negbench suites`) or path of a local BEIR folder")
+    z.add_argument("--budget", default="standard",
+                   help="named budget; sets eval max_seq_length and retrieve_k "
+                        "(default: standard, eval length 256 as in MTEB)")
+    z.add_argument("--output", required=True, help="folder for records/, runs/ and table.md")
+    z.add_argument("--systems", default="bm25,model",
+                   help="comma list of bm25, model (default: both)")
+    z.add_argument("--model", default=None,
+                   help="base model name or local folder (default: the suite's model)")
+    add_data_root(z)
+    add_cache_dir(z)
+    z.add_argument("--quiet", action="store_true", help="no progress bars")
+    z.set_defaults(func=cmd_zero_shot)
