@@ -3,7 +3,8 @@
 No cross-encoder weights can be downloaded here, so by default one is trained in the harness:
 sentence-transformers ``CrossEncoder`` initialised from the base model's weights (new
 classification head), trained with ``BinaryCrossEntropyLoss`` on the suite's train qrels
-(label 1) against BM25 (ranks 10-50) and random negatives (label 0). A local path to any
+(label 1) against BM25 (ranks 10-50) and random negatives (label 0); at most
+``MAX_TRAIN_PAIRS`` positive pairs, a seeded subset when the suite has more. A local path to any
 CrossEncoder folder can be given instead. Trained models and scores are cached by content.
 """
 
@@ -42,10 +43,19 @@ class CrossEncoderSpec:
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+MAX_TRAIN_PAIRS = 5000  # (query, positive) pairs the teacher sees; a seeded subset beyond
+
+
 def _training_rows(corpus: Corpus, split: Split, exclude: dict[str, set[str]], bm25,
                    seed: int) -> dict[str, list]:
     rng = np.random.default_rng(seed)
-    pos = split.positives()
+    pairs = [(q, p) for q, ps in sorted(split.positives().items()) for p in ps]
+    if len(pairs) > MAX_TRAIN_PAIRS:  # e.g. ESCO's 99k distant pairs
+        keep = np.sort(rng.choice(len(pairs), MAX_TRAIN_PAIRS, replace=False))
+        pairs = [pairs[i] for i in keep]
+    pos: dict[str, list[str]] = {}
+    for q, p in pairs:
+        pos.setdefault(q, []).append(p)
     ranks = bm25.search({q: split.queries[q] for q in pos}, k=60)
     cols: dict[str, list] = {"query": [], "doc": [], "label": []}
     for q, docs in sorted(pos.items()):

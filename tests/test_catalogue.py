@@ -186,3 +186,16 @@ def test_false_negative_report_counts_judged_negatives(scifact):
     rows = [NegativeRow(q, p, ("X", "Y"))]
     rep = false_negative_report(rows, judged)
     assert rep["negatives"] == 2 and rep["judged"] == 1 and rep["judged_share"] == 0.5
+
+
+def test_teacher_scores_the_same_bounded_subset_for_every_sampler(scifact):
+    from negbench.harness.false_negatives import scored_subset
+    from negbench.strategies.base import NegativeRow
+
+    pairs = training_pairs(scifact.train)
+    a = [NegativeRow(q, p, ("x",)) for q, p in pairs]
+    b = [NegativeRow(q, p, ("y", "z")) for q, p in reversed(pairs)]
+    sa, sb = scored_subset(a, limit=100), scored_subset(b, limit=100)
+    assert len(sa) == 100
+    assert [(r.query_id, r.positive_id) for r in sa] == [(r.query_id, r.positive_id) for r in sb]
+    assert scored_subset(a, limit=len(a)) == a
