@@ -201,7 +201,7 @@ def test_run_without_common_queries(tmp_path, irds_home, data_dir, cache_dir, sc
         check_run_against_qrels(read_trec_run(path), scifact.test.qrels, path, "test.tsv")
     assert str(path) in str(exc.value)
     _fails(["eval", "--suite", "beir/scifact", "--run", str(path), "--data-root",
-            str(data_dir)], _env(irds_home, cache_dir), "no queries in common", "qrels")
+            str(data_dir)], _env(irds_home, cache_dir), "no query in common", str(path))
 
 
 def test_crlf_run_scores_like_lf(tmp_path, irds_home, data_dir, cache_dir, scifact):
