@@ -71,6 +71,16 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_encoder(tiny_model_dir, cache_dir):
+    """The tiny model behind the cached Encoder interface (no progress bars)."""
+    from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
+    from negbench.harness.models import load_model
+
+    return CachedEncoder(SentenceTransformerEncoder(load_model(str(tiny_model_dir)),
+                                                    progress=False), cache_dir)
+
+
+@pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     """One embedding/index cache for the whole test session (encodings are shared)."""
     return tmp_path_factory.mktemp("negbench-cache")

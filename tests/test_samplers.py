@@ -5,20 +5,11 @@ from __future__ import annotations
 import pytest
 
 from negbench.harness.dense_search import search_run
-from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
 from negbench.harness.negatives import check_negatives, write_negatives
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.registry import get_sampler
 
 MAXLEN = 64
-
-
-@pytest.fixture(scope="module")
-def tiny_encoder(tiny_model_dir, cache_dir):
-    from negbench.harness.models import load_model
-
-    return CachedEncoder(SentenceTransformerEncoder(load_model(str(tiny_model_dir)),
-                                                    progress=False), cache_dir)
 
 
 @pytest.fixture(scope="module")

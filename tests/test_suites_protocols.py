@@ -15,15 +15,6 @@ from negbench.harness.data import Corpus, Doc
 
 
 @pytest.fixture(scope="module")
-def tiny_encoder(tiny_model_dir, cache_dir):
-    from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
-    from negbench.harness.models import load_model
-
-    return CachedEncoder(SentenceTransformerEncoder(load_model(str(tiny_model_dir)),
-                                                    progress=False), cache_dir)
-
-
-@pytest.fixture(scope="module")
 def nfcorpus(irds_home, data_dir):
     from negbench.suites.loading import load_suite_data
     from negbench.suites.registry import get_suite
