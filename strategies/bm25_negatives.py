@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
-from negbench.strategies.engine import WindowParams, mine_from_rankings
+from negbench.strategies.engine import WindowParams, mine_from_rankings, ranking_depth
 from negbench.strategies.registry import register
 
 
@@ -23,6 +23,5 @@ class BM25Negatives(Sampler):
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         pairs = training_pairs(ctx.train)
         queries = {q: ctx.train.queries[q] for q, _ in pairs}
-        depth = self.params.range_max + max(len(v) for v in ctx.exclude.values()) + 1
-        rankings = ctx.bm25().search(queries, k=depth)
+        rankings = ctx.bm25().search(queries, k=ranking_depth(self.params.range_max, ctx.exclude))
         return mine_from_rankings(pairs, rankings, ctx.exclude, self.params, ctx.seed)

@@ -9,6 +9,7 @@ import numpy as np
 
 from negbench.harness.dense_search import Hits, search_run
 from negbench.strategies.base import MiningContext, training_pairs
+from negbench.strategies.engine import ranking_depth
 
 
 @dataclass
@@ -23,7 +24,7 @@ def dense_candidates(ctx: MiningContext, range_max: int) -> DenseCandidates:
     ``range_max`` non-positive candidates remain after excluding the judged positives."""
     pairs = training_pairs(ctx.train)
     qids = sorted({q for q, _ in pairs})
-    depth = range_max + max((len(v) for v in ctx.exclude.values()), default=0) + 1
+    depth = ranking_depth(range_max, ctx.exclude)
     enc = ctx.dense()
     doc_emb = enc.encode(ctx.corpus.texts(), "doc", ctx.max_length)
     q_emb = enc.encode([ctx.train.queries[q] for q in qids], "query", ctx.max_length)

@@ -40,6 +40,11 @@ class WindowParams:
             raise NegbenchError("num_negatives must be >= 1")
 
 
+def ranking_depth(range_max: int, exclude: dict[str, set[str]]) -> int:
+    """How many hits to retrieve so ``range_max`` non-positive candidates remain for any query."""
+    return range_max + max((len(v) for v in exclude.values()), default=0) + 1
+
+
 def pair_rng(seed: int, query_id: str, positive_id: str) -> np.random.Generator:
     """A generator per (seed, pair): results do not depend on iteration order."""
     import hashlib
