@@ -38,8 +38,10 @@ def remove_stale_temp_files(out: Path) -> list[Path]:
 
 
 def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], budget: Budget,
-             out: Path, zero_shot: bool = True, log=sys.stderr) -> str:
-    """Run every (sampler, seed) not yet finished, then write ``table.md``; returns the table."""
+             out: Path, zero_shot: bool = True, log=sys.stderr, keep_models: bool = False) -> str:
+    """Run every (sampler, seed) not yet finished, then write ``table.md``; returns the table.
+
+    ``keep_models`` keeps each newly trained model in ``<out>/models/<sampler>-seed<seed>``."""
     out = Path(out)  # created by the first file written: a run failing early leaves nothing
     remove_stale_temp_files(out)
     if zero_shot:
@@ -52,8 +54,9 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
     resolved = [(name, get_sampler(name).from_dict(params).params_dict())
                 for name, params in samplers]
     trust = getattr(ws, "trust_remote_code", False)
+    # seed-major order: an interrupted grid has every sampler at the first seed(s)
     configs = [RunConfig(ws.suite.name, name, params, seed, budget, ws.model_name, trust)
-               for name, params in resolved for seed in seeds]
+               for seed in seeds for name, params in resolved]
     todo = [c for c in configs if not is_done(c, out)]
     if len(todo) < len(configs):
         print(f"[negbench] {len(configs) - len(todo)} of {len(configs)} runs already finished; "
@@ -65,7 +68,7 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
         partial = (out / "work" / cfg.key / "manifest.json").exists()
         print(f"[negbench] run {cfg.key}{' (resuming an interrupted run)' if partial else ''}",
               file=log)
-        execute_run(cfg, ws, out)
+        execute_run(cfg, ws, out, keep_model=keep_models)
     wanted = {c.key for c in configs}
     records = [r for r in read_records(out) if r["kind"] == "zero-shot" or
                f"{r['name']}-seed{r['seed']}" in wanted]

@@ -289,12 +289,14 @@ def deterministic(seed: int) -> None:
     enable_full_determinism(seed)
 
 
-def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=()) -> dict:
+def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
+                keep_model: bool = False) -> dict:
     """Mine negatives, train from the base model under the fixed budget, retrieve, evaluate.
 
     Each stage writes its output atomically and records it in ``<out>/work/<key>/manifest.json``;
     calling again after a crash reuses finished stages and redoes the rest. The work folder
-    (manifest, trained model) is deleted once the record is written.
+    (manifest, trained model) is deleted once the record is written; with ``keep_model`` the
+    trained model is first moved to ``<out>/models/<key>`` (e.g. for ``negbench source-bias``).
     """
     from negbench.harness.models import load_model
     from negbench.harness.train import train, training_dataset
@@ -426,6 +428,11 @@ def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=()) -> dict:
     rec_path = out / "records" / f"{cfg.key}.json"
     write_json_atomic(rec, rec_path)
     manifest.mark("evaluate", [rec_path], seconds=timer.seconds["evaluate"])
+    if keep_model:
+        kept = out / "models" / cfg.key
+        shutil.rmtree(kept, ignore_errors=True)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(model_dir), str(kept))
     shutil.rmtree(work, ignore_errors=True)
     try:
         work.parent.rmdir()  # only when no other run left work behind

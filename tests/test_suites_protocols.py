@@ -58,6 +58,35 @@ def test_source_bias_cli(tiny_model_dir, irds_home, cache_dir, tmp_path):
     assert bad.returncode == 2 and "beir/nfcorpus only" in bad.stderr
 
 
+def test_source_bias_of_kept_trained_models(tiny_model_dir, irds_home, cache_dir, tmp_path):
+    """`run --keep-models` keeps the trained model; `source-bias --models-from` scores it and
+    its human-index nDCG@10 is the one the run's record reports (same model, length, k)."""
+    env = dict(os.environ, IR_DATASETS_HOME=str(irds_home), NEGBENCH_CACHE=str(cache_dir))
+    out = tmp_path / "nf"
+    cli = [sys.executable, "-m", "negbench.harness.cli"]
+    run = subprocess.run([*cli, "run", "--suite", "beir/nfcorpus", "--samplers", "in-batch",
+                          "--budget", "smoke", "--model", str(tiny_model_dir), "--no-zero-shot",
+                          "--keep-models", "--quiet", "--output", str(out)],
+                         env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (out / "models" / "in-batch-seed13" / "config.json").exists()
+    assert not (out / "work").exists()
+    bias = subprocess.run([*cli, "source-bias", "--model", str(tiny_model_dir), "--models-from",
+                           str(out), "--max-length", "64", "--quiet"],
+                          env=env, capture_output=True, text=True, check=False)
+    assert bias.returncode == 0, bias.stderr[-2000:]
+    rows = json.loads((out / "source_bias.json").read_text())
+    assert [r["label"] for r in rows] == [str(tiny_model_dir), "in-batch-seed13"]
+    rec = json.loads((out / "records" / "in-batch-seed13.json").read_text())
+    assert rows[1]["model_fingerprint"] == rec["trained_model_fingerprint"]
+    assert rows[0]["model_fingerprint"] != rows[1]["model_fingerprint"]
+    assert abs(rows[1]["nDCG@10_human_index"] - rec["metrics"]["nDCG@10"]) < 1e-9
+    assert "in-batch-seed13" in (out / "source_bias.md").read_text()
+    empty = subprocess.run([*cli, "source-bias", "--models-from", str(tmp_path)],
+                           env=env, capture_output=True, text=True, check=False)
+    assert empty.returncode == 2 and "--keep-models" in empty.stderr
+
+
 def test_interpolation_split_on_real_scifact(scifact, tiny_encoder):
     from negbench.harness.conventions import PROFILES
     from negbench.harness.dense_search import search_run

@@ -58,7 +58,8 @@ def cmd_run(args) -> int:
     ws.data  # noqa: B018 - loads and checks corpus, queries and qrels
     quiet_log = open(os.devnull, "w") if args.quiet else sys.stderr  # noqa: SIM115
     table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, Path(args.output),
-                     zero_shot=not args.no_zero_shot, log=quiet_log)
+                     zero_shot=not args.no_zero_shot, log=quiet_log,
+                     keep_models=args.keep_models)
     print(table)
     print(f"records, runs and negatives written to {args.output}", file=sys.stderr)
     return 0
@@ -92,6 +93,9 @@ def register(sub) -> None:
                         "ECtHR-PCR echr_pcr_dataset.json (see `negbench suites`)")
     r.add_argument("--no-zero-shot", action="store_true",
                    help="skip the BM25 and base-model reference rows")
+    r.add_argument("--keep-models", action="store_true",
+                   help="keep each trained model in OUTPUT/models/SAMPLER-seedSEED (about 90 MB "
+                        "each for MiniLM; e.g. for `negbench source-bias --models-from OUTPUT`)")
     r.add_argument("--trust-remote-code", action="store_true",
                    help="allow a model folder to run its own Python code (off by default; "
                         "recorded in each record)")

@@ -9,10 +9,33 @@ from pathlib import Path
 from negbench.harness.commands.common import add_cache_dir, add_data_root
 from negbench.harness.errors import NegbenchError
 
+TABLE_COLUMNS = ("rewrite_preference_rate", "nDCG@10_human_index", "delta_nDCG@10",
+                 "relative_delta_nDCG@10", "llm_share_of_top10")
+
+
+def kept_models(folder: Path) -> list[Path]:
+    """The trained models a ``negbench run --keep-models`` left in ``folder/models``."""
+    models = sorted(p for p in (folder / "models").glob("*") if (p / "config.json").exists())
+    if not models:
+        raise NegbenchError(f"--models-from {folder}: no trained models in {folder / 'models'} "
+                            "(run `negbench run ... --keep-models` first)")
+    return models
+
+
+def bias_table(results: list[dict]) -> str:
+    """A markdown table, one row per model, of the source-bias measures."""
+    from tabulate import tabulate
+
+    rows = [[r["label"], r["relevant_pairs"], *(f"{r[c]:.4f}" for c in TABLE_COLUMNS)]
+            for r in results]
+    return tabulate(rows, headers=["model", "relevant pairs", *TABLE_COLUMNS],
+                    tablefmt="github")
+
 
 def cmd_source_bias(args) -> int:
+    from negbench.harness.models import load_model
     from negbench.harness.paths import data_root
-    from negbench.harness.records import write_json_atomic
+    from negbench.harness.records import write_json_atomic, write_text_atomic
     from negbench.harness.workspace import Workspace
     from negbench.suites.registry import get_suite
     from negbench.suites.source_bias import load_rewrites, source_bias
@@ -21,17 +44,33 @@ def cmd_source_bias(args) -> int:
     if suite.name != "beir/nfcorpus":
         raise NegbenchError(f"--suite {suite.name}: LLM rewrites are staged for beir/nfcorpus "
                             "only (cocktail-nfcorpus-llm/)")
+    folder = Path(args.models_from) if args.models_from else None
+    trained = kept_models(folder) if folder else []
     root = data_root(args.data_root)
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet)
     rewrites = load_rewrites(root, ws.data.corpus)
-    result = {"suite": suite.name, "split": suite.test, "model": ws.model_name,
-              "model_fingerprint": ws.base_encoder.fingerprint,
-              **source_bias(ws.base_encoder, ws.data.corpus, rewrites, ws.data.test,
-                            args.max_length)}
-    print(json.dumps(result, indent=2))
-    if args.output:
-        write_json_atomic(result, Path(args.output))
-        print(f"written to {args.output}", file=sys.stderr)
+    encoders = [(ws.model_name, ws.base_encoder)]
+    encoders += [(p.name, None) for p in trained]  # loaded one at a time below
+    results = []
+    for label, encoder in encoders:
+        if encoder is None:
+            encoder = ws.encoder_for(load_model(str(folder / "models" / label)))
+        results.append({"label": label, "suite": suite.name, "split": suite.test,
+                        "model": ws.model_name if label == ws.model_name else label,
+                        "model_fingerprint": encoder.fingerprint,
+                        **source_bias(encoder, ws.data.corpus, rewrites, ws.data.test,
+                                      args.max_length)})
+    if folder is None:
+        print(json.dumps(results[0], indent=2))
+        if args.output:
+            write_json_atomic(results[0], Path(args.output))
+            print(f"written to {args.output}", file=sys.stderr)
+        return 0
+    table = bias_table(results)
+    print(table)
+    write_json_atomic(results, folder / "source_bias.json")
+    write_text_atomic(table + "\n", folder / "source_bias.md")
+    print(f"written to {folder / 'source_bias.json'} and source_bias.md", file=sys.stderr)
     return 0
 
 
@@ -39,12 +78,18 @@ def register(sub) -> None:
     s = sub.add_parser("source-bias", help="LLM-rewrite vs human-original preference (Cocktail)",
                        description="Index NFCorpus human docs together with their Llama-2 "
                                    "rewrites and report how often the rewrite outscores its "
-                                   "original for relevant pairs, and the nDCG@10 change.")
+                                   "original for relevant pairs, and the nDCG@10 change. "
+                                   "With --models-from, do it for the base model and every "
+                                   "model a `negbench run --keep-models` kept (one row each).")
     s.add_argument("--suite", default="beir/nfcorpus", help="beir/nfcorpus (the staged one)")
     s.add_argument("--model", default=None,
                    help="model name or local folder (default: the suite's model)")
+    s.add_argument("--models-from", default=None, metavar="OUTPUT",
+                   help="a `negbench run --keep-models` output folder: also score each trained "
+                        "model; writes OUTPUT/source_bias.json and OUTPUT/source_bias.md")
     s.add_argument("--max-length", type=int, default=256, help="max_seq_length (default 256)")
-    s.add_argument("--output", default=None, help="also write the JSON result here")
+    s.add_argument("--output", default=None,
+                   help="also write the JSON result here (single-model mode)")
     add_data_root(s)
     add_cache_dir(s)
     s.add_argument("--quiet", action="store_true", help="no progress bars")
