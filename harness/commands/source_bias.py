@@ -49,14 +49,12 @@ def cmd_source_bias(args) -> int:
     root = data_root(args.data_root)
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet)
     rewrites = load_rewrites(root, ws.data.corpus)
-    encoders = [(ws.model_name, ws.base_encoder)]
-    encoders += [(p.name, None) for p in trained]  # loaded one at a time below
     results = []
-    for label, encoder in encoders:
-        if encoder is None:
-            encoder = ws.encoder_for(load_model(str(folder / "models" / label)))
-        results.append({"label": label, "suite": suite.name, "split": suite.test,
-                        "model": ws.model_name if label == ws.model_name else label,
+    for path in [None, *trained]:  # None = the base model; trained ones load one at a time
+        encoder = ws.base_encoder if path is None else ws.encoder_for(load_model(str(path)))
+        results.append({"label": ws.model_name if path is None else path.name,
+                        "suite": suite.name, "split": suite.test,
+                        "model": ws.model_name if path is None else str(path),
                         "model_fingerprint": encoder.fingerprint,
                         **source_bias(encoder, ws.data.corpus, rewrites, ws.data.test,
                                       args.max_length)})
