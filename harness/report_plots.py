@@ -24,6 +24,14 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: Path) -> Path:
+    """Lay out, write at 120 dpi and close ``fig``; returns ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    _pyplot().close(fig)
+    return path
+
+
 def _err(lo: float, hi: float, mean: float) -> list[list[float]] | None:
     if math.isnan(lo):
         return None
@@ -50,10 +58,7 @@ def metric_plot(rep: Report, path: Path) -> Path:
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(f"{rep.suite} ({rep.split}): mean over seeds, 95% interval, seeds as dots",
                  fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def perquery_diff_plot(rep: Report, measure: str, path: Path) -> Path:
@@ -75,10 +80,7 @@ def perquery_diff_plot(rep: Report, measure: str, path: Path) -> Path:
     ax.set_title(f"Per-query {measure} difference against {base.label}", fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def has_false_negatives(rep: Report) -> bool:
@@ -107,10 +109,7 @@ def fn_plot(rep: Report, measure: str, path: Path) -> Path:
         ax.grid(alpha=0.3)
     fig.suptitle(f"{rep.suite}: false negatives among mined negatives vs {measure}",
                  fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def write_plots(rep: Report, out: Path, prefix: str = "report") -> list[str]:
