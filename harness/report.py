@@ -1,9 +1,11 @@
-"""Build a report from a results folder: systems (seed summaries) and paired comparisons.
+"""Build a report from a results folder: systems (seed summaries) and comparisons.
 
-A *system* is one zero-shot record or one trained sampler over all its seeds. A system's
-per-query score is the mean over its seeds, so paired tests compare systems on the same
-queries; the seed spread is reported separately (sd and 95% interval of the seed means).
-Rendering lives in ``report_render``, plots in ``report_plots``.
+A *system* is one zero-shot record or one trained sampler over all its seeds. Comparisons use
+the seed-aware test (``stats.seed_test``: queries and seeds both random) for the verdict, and
+a query-level paired test on the seed-averaged per-query scores as secondary information.
+Records of different tracks, budgets, suites or models are refused
+(``comparability.check_comparable``). Rendering lives in ``report_render``, plots in
+``report_plots``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from itertools import combinations
 import numpy as np
 
 from negbench.harness import stats
+from negbench.harness.comparability import check_comparable
 from negbench.harness.conventions import get_profile
 from negbench.harness.errors import NegbenchError
 
@@ -36,6 +39,15 @@ class System:
     @property
     def seeds(self) -> list[int]:
         return sorted(r["seed"] for r in self.records if "seed" in r)
+
+    @property
+    def random(self) -> bool:
+        """Trained systems vary with the seed; zero-shot ones are deterministic."""
+        return self.kind == "trained"
+
+    def seed_scores(self, measure: str) -> list[dict[str, float]]:
+        """Per-query scores of ``measure``, one dict per seed (record)."""
+        return [r["per_query"][measure] for r in self.records]
 
     def extra(self, key: str, field_name: str) -> stats.Summary | None:
         """Summary over seeds of ``record[key][field_name]`` if every seed carries it."""
@@ -156,6 +168,7 @@ def build_report(records: list[dict], measures: list[str] | None = None,
                             f"{', '.join(stats.CORRECTIONS)}")
     if not 0 < alpha < 1:
         raise NegbenchError(f"alpha must be in (0, 1), got {alpha}")
+    check_comparable(records)
     suite = _same(records, "suite", "the suite")
     split = _same(records, "split", "the split")
     profile = _same(records, "conventions", "the conventions")["profile"]
@@ -173,8 +186,10 @@ def build_report(records: list[dict], measures: list[str] | None = None,
     else:
         pairs = [(s.name, rep.baseline) for s in systems if s.name != rep.baseline]
     for m in measures:
-        family = [stats.compare(a, rep.system(a).per_query[m], b, rep.system(b).per_query[m],
-                                m, test, n_resamples=n_resamples, seed=seed) for a, b in pairs]
+        family = [stats.compare(a, rep.system(a).seed_scores(m), b, rep.system(b).seed_scores(m),
+                                m, test, n_resamples=n_resamples, seed=seed,
+                                random_a=rep.system(a).random, random_b=rep.system(b).random,
+                                alpha=alpha) for a, b in pairs]
         stats.correct_family(family, correction, alpha)
         rep.comparisons.extend(family)
     if not pairs:

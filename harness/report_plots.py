@@ -83,6 +83,44 @@ def perquery_diff_plot(rep: Report, measure: str, path: Path) -> Path:
     return _save(fig, path)
 
 
+def baseline_differences(rep: Report, measure: str) -> list[tuple[str, float, float, float,
+                                                                    bool, float]]:
+    """(label, diff, ci_low, ci_high, significant, mde) of every system against the baseline on
+    ``measure`` (comparisons in either orientation), sorted by the difference."""
+    out = []
+    for c in rep.comparisons:
+        if c.measure != measure or rep.baseline not in (c.a, c.b):
+            continue
+        other = c.a if c.b == rep.baseline else c.b
+        sign = 1.0 if c.b == rep.baseline else -1.0
+        lo, hi = sorted((sign * c.ci_low, sign * c.ci_high))
+        out.append((rep.system(other).label, sign * c.diff, lo, hi, c.significant, c.mde))
+    return sorted(out, key=lambda row: row[1])
+
+
+def forest_plot(rep: Report, measure: str, path: Path) -> Path:
+    """Forest plot: each system's difference to the baseline on ``measure`` with its seed-aware
+    95% interval, sorted; the baseline is the vertical line at 0; MDE and verdict per row."""
+    plt = _pyplot()
+    rows = baseline_differences(rep, measure)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.6))
+    for i, (label, d, lo, hi, sig, mde) in enumerate(rows):
+        color = "tab:red" if sig else "tab:blue"
+        ax.errorbar([d], [i], xerr=[[d - lo], [hi - d]], fmt="o", color=color, capsize=3)
+        ax.annotate(f"MDE {mde:.3f}{' *' if sig else ''}", (hi, i), textcoords="offset points",
+                    xytext=(5, -3), fontsize=7)
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
+    ax.set_ylim(-0.8, len(rows) - 0.2)
+    ax.set_xlabel(f"{measure}: system - {rep.system(rep.baseline).label} (baseline = 0)")
+    ax.set_title(f"{rep.suite}: difference to the baseline `{rep.baseline}`\n"
+                 "seed-aware 95% interval; red * = significant after correction", fontsize=9)
+    ax.annotate("baseline", (0, len(rows) - 0.5), xytext=(3, 0), textcoords="offset points",
+                fontsize=7)
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
 def has_false_negatives(rep: Report) -> bool:
     trained = [s for s in rep.systems if s.kind == "trained"]
     return bool(trained) and any(s.extra(FN_KEY, f) for s in trained for f in FN_FIELDS)
@@ -119,6 +157,8 @@ def write_plots(rep: Report, out: Path, prefix: str = "report") -> list[str]:
     primary = rep.measures[0]
     if len(rep.systems) > 1:
         names.append(perquery_diff_plot(rep, primary, out / f"{prefix}-perquery-diff.png").name)
+        if baseline_differences(rep, primary):
+            names.append(forest_plot(rep, primary, out / f"{prefix}-forest.png").name)
     if has_false_negatives(rep):
         names.append(fn_plot(rep, primary, out / f"{prefix}-fn-share.png").name)
     else:

@@ -72,25 +72,45 @@ def _rows(rep: Report, tex: bool = False) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def _seed_flag(c: stats.Comparison) -> str:
+    """Footnote mark: † = no seed variance estimable (query-level only), ‡ = borrowed."""
+    return {"none": "†", "borrowed": "‡"}.get(c.seed_variance, "")
+
+
 def legend(rep: Report) -> list[str]:
-    """Notes under every table: cells, significance, conventions, budget."""
+    """Notes under every table: cells, significance, MDE, conventions, budget."""
     n_per = len(rep.comparisons) // max(len(rep.measures), 1)
     corr = stats.CORRECTIONS[rep.correction]
-    test = stats.TESTS[rep.test]
-    if rep.test == "permutation":
-        test += f", {rep.n_resamples:,} resamples, seed {rep.seed}"
     lines = [
         "Cells: mean over seeds ± sd [95% t-interval of the mean]; a single value = one run.",
     ]
-    how = (f"{test}, two-sided, on per-query scores (each system's per-query score is the mean "
-           f"over its seeds); {corr}-corrected over the {n_per} comparisons of each measure; "
-           f"α = {rep.alpha}.")
+    how = (f"seed-aware t-test (queries and seeds both random: variance = seed component + "
+           f"query component, Satterthwaite df; docs/statistics.md), two-sided; "
+           f"{corr}-corrected over the {n_per} comparisons of each measure; α = {rep.alpha}.")
     if rep.all_pairs:
         lines.append("Superscript letters: significantly better than the systems with those "
                      "letters; " + how)
     else:
         lines.append(f"{UP}/{DOWN}: significantly better/worse than the baseline "
                      f"`{rep.baseline}`; " + how)
+    if rep.comparisons:
+        prim = [c for c in rep.comparisons if c.measure == rep.measures[0]]
+        mdes = [c.mde for c in prim if math.isfinite(c.mde)]
+        if mdes:
+            lines.append(f"MDE = minimum detectable effect at 80% power (two-sided α = "
+                         f"{rep.alpha}, before correction) for each comparison's seeds and "
+                         f"queries; {rep.measures[0]}: {min(mdes):.4f} to {max(mdes):.4f}. A "
+                         "non-significant difference smaller than its MDE means 'not enough "
+                         "seeds/queries', not 'no difference'.")
+    flags = {c.seed_variance for c in rep.comparisons}
+    if "none" in flags:
+        lines.append("† seed variance not estimable (trained systems with one seed each): "
+                     "that verdict is query-level only and ignores seed variance.")
+    if "borrowed" in flags:
+        lines.append("‡ one side has a single seed: it borrows the other side's seed "
+                     "variance (assumes equal seed variance).")
+    lines.append(f"Secondary (comparison table): {stats.TESTS[rep.test]} on the seed-averaged "
+                 "per-query scores, which ignores seed variance.")
     lines.append(f"Suite `{rep.suite}`, split `{rep.split}`, {rep.num_queries} queries. "
                  f"Conventions (profile `{rep.profile}`): {rep.profile_description}.")
     if rep.budget:
@@ -102,11 +122,15 @@ def legend(rep: Report) -> list[str]:
 
 
 def comparison_rows(rep: Report) -> tuple[list[str], list[list[str]]]:
-    headers = ["A", "B", "measure", "mean A", "mean B", "A - B", "95% CI (bootstrap)",
-               "d_z", "p", f"p ({rep.correction})", "sig."]
-    rows = [[c.a, c.b, c.measure, f"{c.mean_a:.4f}", f"{c.mean_b:.4f}", f"{c.diff:+.4f}",
-             f"[{c.diff_ci_low:+.4f}, {c.diff_ci_high:+.4f}]", f"{c.dz:+.3f}", _p(c.p),
-             _p(c.p_adj), "yes" if c.significant else "no"] for c in rep.comparisons]
+    q = rep.test
+    headers = ["A", "B", "measure", "seeds A/B", "mean A", "mean B", "A - B",
+               "95% CI (seed-aware)", "df", "p", f"p ({rep.correction})", "sig.", "MDE",
+               f"p {q} (query)", f"p {q} ({rep.correction})", "d_z"]
+    rows = [[c.a, c.b, c.measure, f"{c.seeds_a}/{c.seeds_b}{_seed_flag(c)}", f"{c.mean_a:.4f}",
+             f"{c.mean_b:.4f}", f"{c.diff:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]",
+             f"{c.df:.1f}" if math.isfinite(c.df) else "inf", _p(c.p), _p(c.p_adj),
+             "yes" if c.significant else "no", f"{c.mde:.4f}", _p(c.p_query),
+             _p(c.p_query_adj), f"{c.dz:+.3f}"] for c in rep.comparisons]
     return headers, rows
 
 
@@ -121,10 +145,12 @@ def to_markdown(rep: Report, plots: list[str] | None = None) -> str:
     out += [f"- {line}" for line in legend(rep)]
     if rep.comparisons:
         h, r = comparison_rows(rep)
-        out += ["", "## Paired comparisons", "",
-                ("Effect sizes: A - B is the mean per-query difference with a percentile "
-                f"bootstrap 95% interval ({rep.n_resamples:,} resamples, seed {rep.seed}); "
-                "d_z = mean difference / sd of the differences (Cohen's d_z)."), "",
+        out += ["", "## Comparisons", "",
+                ("A - B is the difference of the means over seeds and queries with its "
+                 "seed-aware 95% interval, Satterthwaite df, p and Holm/Bonferroni-adjusted p "
+                 "(the verdict), MDE at 80% power; then the secondary query-level test on "
+                 "seed-averaged per-query scores and d_z = mean / sd of those per-query "
+                 "differences (Cohen's d_z)."), "",
                 tabulate(r, headers=h, tablefmt="github", disable_numparse=True)]
     if plots:
         out += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
@@ -150,13 +176,15 @@ def to_csv(rep: Report) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["suite", "split", "profile", "system", "kind", "measure", "seeds", "n", "mean",
                 "sd", "ci95_low", "ci95_high", "baseline", "diff", "diff_ci95_low",
-                "diff_ci95_high", "dz", "test", "p", "p_adj", "correction", "significant"])
+                "diff_ci95_high", "df", "p", "p_adj", "correction", "significant", "mde",
+                "seed_variance", "query_test", "p_query", "p_query_adj", "dz"])
     for s in rep.systems:
         for m in rep.measures:
             x = s.summaries[m]
             c = rep.comparison(s.name, rep.baseline, m)
-            comp = ([rep.baseline, c.diff, c.diff_ci_low, c.diff_ci_high, c.dz, c.test, c.p,
-                     c.p_adj, rep.correction, c.significant] if c else [""] * 10)
+            comp = ([rep.baseline, c.diff, c.ci_low, c.ci_high, c.df, c.p, c.p_adj,
+                     rep.correction, c.significant, c.mde, c.seed_variance, c.test, c.p_query,
+                     c.p_query_adj, c.dz] if c else [""] * 15)
             w.writerow([rep.suite, rep.split, rep.profile, s.name, s.kind, m,
                         " ".join(map(str, s.seeds)), x.n, x.mean, x.sd, x.ci_low, x.ci_high,
                         *comp])
@@ -183,9 +211,11 @@ def to_json(rep: Report, plots: list[str] | None = None) -> str:
         "conventions": {"profile": rep.profile, "description": rep.profile_description},
         "budget": rep.budget, "model": rep.model, "measures": rep.measures,
         "baseline": rep.baseline, "all_pairs": rep.all_pairs,
-        "test": {"name": rep.test, "description": stats.TESTS[rep.test],
-                 "alternative": "two-sided", "n_resamples": rep.n_resamples,
-                 "seed": rep.seed},
+        "test": {"name": "seed", "description": stats.SEED_TEST, "alternative": "two-sided",
+                 "mde_power": 0.8},
+        "query_test": {"name": rep.test, "description": stats.TESTS[rep.test],
+                       "alternative": "two-sided", "n_resamples": rep.n_resamples,
+                       "seed": rep.seed},
         "correction": {"method": rep.correction, "alpha": rep.alpha,
                        "family": "the comparisons of one measure"},
         "systems": [{"name": s.name, "kind": s.kind, "seeds": s.seeds,

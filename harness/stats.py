@@ -1,8 +1,14 @@
-"""Statistics over result records: seed summaries, paired tests on per-query scores, correction.
+"""Statistics over result records: seed summaries, the seed-aware test, paired query-level
+tests, multiple-comparison correction.
 
-scipy does the tests (``ttest_rel``, ``permutation_test``, ``bootstrap``, ``t.interval``) and
-statsmodels the multiple-comparison correction (``multipletests``); this module only feeds
-them aligned per-query vectors and names the results.
+The primary test (``seed_test``) accounts for both levels of randomness, queries and training
+seeds: a t-test whose variance is a seed component (the spread of each system's per-seed means,
+Welch style) plus a query component (the per-query differences averaged over seeds, minus the
+seed-by-query noise already in the seed component), with Satterthwaite degrees of freedom. See
+docs/statistics.md for the derivation and its calibration on real records.
+
+The query-level tests (scipy ``ttest_rel``, ``permutation_test``, ``bootstrap``) stay as
+secondary information; statsmodels does the correction (``multipletests``).
 """
 
 from __future__ import annotations
@@ -138,43 +144,266 @@ def correct(pvalues: list[float], method: str = "holm", alpha: float = 0.05) -> 
     return [float(p) for p in multipletests(pvalues, alpha=alpha, method=method)[1]]
 
 
+SEED_TEST = ("seed-aware t-test: variance = seed component (per-seed means, Welch) + query "
+             "component (per-query differences), Satterthwaite df")
+
+
+@dataclass(frozen=True)
+class Components:
+    """Variance components of one comparison, per unit (one seed, one query).
+
+    ``query``: variance over queries of the systematic per-query difference A - B;
+    ``seed_x``: variance of a seed's effect on system x's mean score (seed main effect);
+    ``inter_x``: seed-by-query variance of x (how much one query's score moves with the seed).
+    Deterministic systems (zero-shot) have 0 seed and interaction variance."""
+
+    query: float
+    seed_a: float
+    seed_b: float
+    inter_a: float
+    inter_b: float
+
+    def variance(self, seeds_a: int, seeds_b: int, n_queries: int) -> float:
+        """Variance of the difference of means for the given numbers of seeds and queries."""
+        return (self.query / n_queries
+                + (self.seed_a + self.inter_a / n_queries) / seeds_a
+                + (self.seed_b + self.inter_b / n_queries) / seeds_b)
+
+
+@dataclass(frozen=True)
+class SeedTest:
+    """Result of ``seed_test``: difference of means, its seed-aware standard error, df,
+    p-value, interval and minimum detectable effect (80% power unless told otherwise)."""
+
+    diff: float
+    se: float
+    df: float
+    t: float
+    p: float
+    ci_low: float
+    ci_high: float
+    mde: float
+    seeds_a: int
+    seeds_b: int
+    n_queries: int
+    seed_variance: str  # "estimated", "borrowed" (one side has 1 seed), "none" (not estimable)
+    components: Components
+
+
+def _two_way(y: np.ndarray) -> tuple[float, float]:
+    """(sample variance of the per-seed means, seed-by-query mean square) of a seeds x queries
+    matrix (two-way ANOVA without replication)."""
+    k, n = y.shape
+    seed_means = y.mean(axis=1)
+    resid = y - seed_means[:, None] - y.mean(axis=0)[None, :] + y.mean()
+    return float(seed_means.var(ddof=1)), float((resid ** 2).sum() / ((k - 1) * (n - 1)))
+
+
+def _quantiles(alpha: float, power: float, df: float, alternative: str) -> float:
+    crit = sps.t.ppf(1 - (alpha / 2 if alternative == "two-sided" else alpha), df)
+    return float(crit + sps.t.ppf(power, df))
+
+
+def min_detectable_effect(se: float, df: float, alpha: float = 0.05, power: float = 0.8,
+                          alternative: str = "two-sided") -> float:
+    """Smallest true difference the t-test detects with probability ``power`` at level ``alpha``
+    given its standard error and df: ``(t_{1-alpha/2} + t_{power}) * se``."""
+    if se == 0.0:
+        return 0.0
+    return _quantiles(alpha, power, df, alternative) * se
+
+
+def satterthwaite(terms: list[tuple[float, float]]) -> float:
+    """Satterthwaite df of a sum of independent variance estimates ``[(value, df), ...]``
+    (each value's sign does not matter: it enters squared)."""
+    total = sum(v for v, _ in terms)
+    denom = sum(v * v / d for v, d in terms if d > 0 and v != 0)
+    return math.inf if denom == 0 else total * total / denom
+
+
+def seed_test(a: np.ndarray, b: np.ndarray, random_a: bool = True, random_b: bool = True,
+              alternative: str = "two-sided", alpha: float = 0.05, power: float = 0.8,
+              confidence: float = 0.95) -> SeedTest:
+    """Seed-aware test of mean(A) = mean(B) from seeds x queries score matrices (same queries,
+    same column order; seeds are not paired). ``random_x`` False marks a deterministic system
+    (zero-shot): no seed variance.
+
+    Var(diff) = Var_q / n + sum_x Var(per-seed means of x) / k_x, where Var_q = variance of the
+    seed-averaged per-query differences minus sum_x MS_inter_x / k_x (the seed-by-query noise,
+    already inside the per-seed means), floored at 0. df by Satterthwaite, so with 3-5 seeds the
+    seed part brings few df. A trained system with one seed borrows the other side's seed
+    variance; with no seed variance estimable at all the test is the paired t-test on the
+    seed-averaged scores (``seed_variance == "none"``)."""
+    a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
+    if a.shape[1] != b.shape[1] or a.shape[1] < 2:
+        raise NegbenchError(f"seed test needs the same >= 2 queries on both sides, got "
+                            f"{a.shape[1]} and {b.shape[1]}")
+    n, ka, kb = a.shape[1], a.shape[0], b.shape[0]
+    d = a.mean(axis=0) - b.mean(axis=0)
+    diff, s2d = float(d.mean()), float(d.var(ddof=1))
+    sides = {"a": (a, random_a), "b": (b, random_b)}
+    k = {"a": ka, "b": kb}
+    # side -> (variance of its per-seed means, its seed-by-query mean square, df of the first)
+    est = {s: (*_two_way(y), y.shape[0] - 1) for s, (y, rnd) in sides.items()
+           if rnd and y.shape[0] >= 2}
+    need = [s for s, (y, rnd) in sides.items() if rnd and y.shape[0] < 2]
+    if not est and not need:
+        how = "fixed"  # both deterministic: only queries vary
+    elif need:
+        how = "borrowed" if est else "none"
+    else:
+        how = "estimated"
+    # one (seed, interaction) estimate per estimated side; a 1-seed side borrows the other's,
+    # which then counts with weight 1/k_other + 1/1 (one estimate, its df once)
+    weight = {s: 1 / k[s] + (len(need) if len(est) == 1 else 0) for s in est}
+    seed_terms = [(est[s][0] * weight[s], est[s][2]) for s in est]
+    inter_terms = [(est[s][1] * weight[s] / n, est[s][2] * (n - 1)) for s in est]
+    terms = list(seed_terms)
+    if s2d / n - sum(v for v, _ in inter_terms) > 0:
+        terms += [(s2d / n, n - 1)] + [(-v, df) for v, df in inter_terms]
+    var = sum(v for v, _ in terms)
+    df = satterthwaite(terms) if var > 0 else math.inf
+    se = math.sqrt(max(var, 0.0))
+    donor = next(iter(est.values())) if len(est) == 1 else None
+    inter = {s: est[s][1] if s in est else (donor[1] if s in need and donor else 0.0)
+             for s in k}
+    seedv = {s: max(0.0, est[s][0] - est[s][1] / n) if s in est
+             else (max(0.0, donor[0] - donor[1] / n) if s in need and donor else 0.0)
+             for s in k}
+    comps = Components(max(0.0, s2d - inter["a"] / ka - inter["b"] / kb), seedv["a"],
+                       seedv["b"], inter["a"], inter["b"])
+    if se == 0.0:
+        p = _degenerate_p(np.array([diff]), alternative)
+        return SeedTest(diff, 0.0, df, math.copysign(math.inf, diff) if diff else 0.0, p,
+                        diff, diff, 0.0, ka, kb, n, how, comps)
+    t = diff / se
+    if alternative == "two-sided":
+        p = 2 * sps.t.sf(abs(t), df)
+    elif alternative == "less":
+        p = sps.t.cdf(t, df)
+    elif alternative == "greater":
+        p = sps.t.sf(t, df)
+    else:
+        raise NegbenchError(f"unknown alternative {alternative!r}")
+    half = sps.t.ppf(1 - (1 - confidence) / 2, df) * se
+    return SeedTest(diff, se, float(df), float(t), float(p), diff - half, diff + half,
+                    min_detectable_effect(se, df, alpha, power, alternative), ka, kb, n, how,
+                    comps)
+
+
+def projected_mde(comps: Components, seeds_a: int, seeds_b: int, n_queries: int,
+                  alpha: float = 0.05, power: float = 0.8, random_a: bool = True,
+                  random_b: bool = True) -> float:
+    """Minimum detectable effect (two-sided) for other numbers of seeds/queries, from the
+    estimated variance components; df by Satterthwaite with k - 1 df per seed term."""
+    ka, kb = (seeds_a if random_a else 1), (seeds_b if random_b else 1)
+    q = comps.query / n_queries
+    sa = (comps.seed_a + comps.inter_a / n_queries) / ka
+    sb = (comps.seed_b + comps.inter_b / n_queries) / kb
+    terms = [(q, n_queries - 1)] + [(v, kx - 1) for v, kx in ((sa, ka), (sb, kb)) if kx > 1]
+    var = q + sa + sb
+    return min_detectable_effect(math.sqrt(var), satterthwaite(terms), alpha, power)
+
+
+def synthetic_seeds(real: np.ndarray, k: int, rng: np.random.Generator,
+                    seed_sd: float | None = None) -> np.ndarray:
+    """``k`` synthetic seeds (k x queries) of the method whose real seeds are the rows of
+    ``real`` (>= 2 rows): each query's mean over the real seeds + a seed effect N(0, seed_sd^2)
+    shared by all queries of the seed + seed-by-query noise resampled from the real seeds'
+    interaction residuals (per query: a random real seed's residual, random sign, rescaled to
+    the unbiased variance). ``seed_sd`` None = the sd estimated from the real seeds.
+    Two calls give two "samplers" that are the same method: a null comparison."""
+    real = np.asarray(real, float)
+    r, n = real.shape
+    if r < 2:
+        raise NegbenchError("synthetic seeds need >= 2 real seeds")
+    seed_means, query_means = real.mean(axis=1), real.mean(axis=0)
+    resid = (real - seed_means[:, None] - query_means[None, :] + real.mean()) * math.sqrt(
+        r / (r - 1) * (n / (n - 1)))
+    if seed_sd is None:
+        vm, inter = _two_way(real)
+        seed_sd = math.sqrt(max(0.0, vm - inter / n))
+    pick = rng.integers(0, r, size=(k, n))
+    sign = rng.choice([-1.0, 1.0], size=(k, n))
+    noise = resid[pick, np.arange(n)[None, :]] * sign
+    return query_means[None, :] + rng.normal(0.0, seed_sd, size=(k, 1)) + noise
+
+
 @dataclass
 class Comparison:
-    """System ``a`` against system ``b`` on one measure, over the same queries."""
+    """System ``a`` against system ``b`` on one measure, over the same queries.
+
+    Primary (markers, regress gate): the seed-aware test (``p``, ``ci_low``/``ci_high``,
+    ``mde``). Secondary: the query-level paired ``test`` on seed-averaged scores (``p_query``),
+    its bootstrap interval and Cohen's d_z."""
 
     a: str
     b: str
     measure: str
     n_queries: int
+    seeds_a: int
+    seeds_b: int
     mean_a: float
     mean_b: float
     diff: float  # mean of a - b
-    diff_ci_low: float  # bootstrap 95% interval of the mean difference
+    se: float  # seed-aware standard error of diff
+    df: float  # Satterthwaite df
+    ci_low: float  # seed-aware 95% interval of diff
+    ci_high: float
+    mde: float  # minimum detectable effect, 80% power, two-sided alpha (uncorrected)
+    seed_variance: str  # "estimated", "borrowed" or "none" (see ``seed_test``)
+    p: float  # seed-aware, two-sided
+    diff_ci_low: float  # query-level percentile bootstrap 95% interval of diff
     diff_ci_high: float
-    dz: float  # Cohen's d_z
-    test: str
-    p: float
+    dz: float  # Cohen's d_z of the seed-averaged per-query differences
+    test: str  # the secondary query-level test
+    p_query: float
     p_adj: float = math.nan
     significant: bool = False
+    p_query_adj: float = math.nan
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def compare(name_a: str, a: dict[str, float], name_b: str, b: dict[str, float], measure: str,
-            test: str = "t", alternative: str = "two-sided", n_resamples: int = 10_000,
-            seed: int = 0) -> Comparison:
-    """Paired comparison of two per-query score dicts (uncorrected p)."""
-    _, x, y = aligned(a, b, f"{name_a} and {name_b} ({measure})")
+Scores = dict[str, float] | list[dict[str, float]]
+
+
+def _matrix(runs: Scores, qids: list[str], what: str) -> np.ndarray:
+    runs = [runs] if isinstance(runs, dict) else list(runs)
+    if not runs:
+        raise NegbenchError(f"{what}: no runs")
+    for r in runs:
+        aligned({q: 0.0 for q in qids}, r, what)
+    return np.array([[r[q] for q in qids] for r in runs], float)
+
+
+def compare(name_a: str, a: Scores, name_b: str, b: Scores, measure: str, test: str = "t",
+            alternative: str = "two-sided", n_resamples: int = 10_000, seed: int = 0,
+            random_a: bool = True, random_b: bool = True, alpha: float = 0.05) -> Comparison:
+    """Compare two systems given as one per-query dict (one run) or a list of them (one per
+    seed): seed-aware test (primary) and query-level ``test`` on the seed-averaged scores
+    (secondary); uncorrected p-values."""
+    what = f"{name_a} and {name_b} ({measure})"
+    first_a = a if isinstance(a, dict) else a[0]
+    first_b = b if isinstance(b, dict) else b[0]
+    qids, _, _ = aligned(first_a, first_b, what)
+    ya, yb = _matrix(a, qids, what), _matrix(b, qids, what)
+    x, y = ya.mean(axis=0), yb.mean(axis=0)
+    st = seed_test(ya, yb, random_a, random_b, alternative, alpha)
     lo, hi = bootstrap_diff_ci(x, y, n_resamples, seed)
-    return Comparison(name_a, name_b, measure, int(x.size), float(x.mean()), float(y.mean()),
-                      float((x - y).mean()), lo, hi, cohens_dz(x, y), test,
-                      p_value(test, x, y, alternative, n_resamples, seed))
+    return Comparison(name_a, name_b, measure, int(x.size), st.seeds_a, st.seeds_b,
+                      float(x.mean()), float(y.mean()), float((x - y).mean()), st.se, st.df,
+                      st.ci_low, st.ci_high, st.mde, st.seed_variance, st.p, lo, hi,
+                      cohens_dz(x, y), test, p_value(test, x, y, alternative, n_resamples, seed))
 
 
 def correct_family(comparisons: list[Comparison], method: str = "holm",
                    alpha: float = 0.05) -> None:
-    """Fill ``p_adj`` and ``significant`` of one family of comparisons in place."""
+    """Fill ``p_adj``/``significant`` (seed-aware) and ``p_query_adj`` of one family of
+    comparisons in place."""
     for c, p in zip(comparisons, correct([c.p for c in comparisons], method, alpha)):
         c.p_adj = p
         c.significant = p < alpha
+    for c, p in zip(comparisons, correct([c.p_query for c in comparisons], method, alpha)):
+        c.p_query_adj = p
