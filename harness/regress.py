@@ -1,18 +1,25 @@
 """CI regression gate: a fresh run against a stored baseline of per-query scores.
 
 A check (system x measure) fails only if the mean drop is larger than ``tolerance`` AND the
-one-sided paired test (fresh < baseline on the same queries) is significant after correction
-over all checks. Either alone is not enough: a tiny but consistent drop is not a regression
-worth failing CI for, and a large drop on a few queries can be noise.
+one-sided seed-aware test (``stats.seed_test``, fresh < baseline; queries paired, seeds
+random) is significant after correction over all checks. Either alone is not enough: a tiny
+but consistent drop is not a regression worth failing CI for, and a large drop on a few queries
+can be noise. The baseline stores every seed's per-query scores (schema 2), so a one-seed
+fresh run borrows the baseline's seed variance; schema-1 baselines (seed means only) and
+one-seed-each checks fall back to query-level variance (``seed_variance == "none"``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from negbench.harness import stats
+from negbench.harness.comparability import check_comparable, track
 from negbench.harness.errors import NegbenchError
 from negbench.harness.records import write_json_atomic
 from negbench.harness.report import build_systems
@@ -30,7 +37,8 @@ def _context(records: list[dict]) -> dict:
     for k in _BUDGET_IGNORED:
         budget.pop(k, None)
     ctx = {"suite": records[0]["suite"], "split": records[0]["split"],
-           "profile": records[0]["conventions"]["profile"], "budget": budget,
+           "profile": records[0]["conventions"]["profile"],
+           "track": track(trained) if trained else None, "budget": budget,
            "model": trained.get("model") if trained else None}
     for r in records:
         if (r["suite"], r["split"], r["conventions"]["profile"]) != (
@@ -41,15 +49,20 @@ def _context(records: list[dict]) -> dict:
 
 def make_baseline(records: list[dict], measures: list[str] | None = None,
                   source: str = "") -> dict:
-    """Baseline document: context plus each system's per-query scores (mean over seeds)."""
+    """Baseline document: context plus each system's per-query scores, the mean over seeds
+    (``per_query``) and every seed's (``per_seed``: measure -> one dict per seed, in ``seeds``
+    order)."""
+    check_comparable(records, "the run's records")
     measures = measures or list(records[0]["metrics"])
     systems = build_systems(records, measures)
     return {
-        "kind": KIND, "schema": 1, "source": source, **_context(records),
+        "kind": KIND, "schema": 2, "source": source, **_context(records),
         "measures": measures,
         "systems": {s.label: {"kind": s.kind, "seeds": s.seeds,
                               "metrics": {m: s.summaries[m].mean for m in measures},
-                              "per_query": s.per_query} for s in systems},
+                              "per_query": s.per_query,
+                              "per_seed": {m: s.seed_scores(m) for m in measures}}
+                    for s in systems},
     }
 
 
@@ -81,25 +94,48 @@ class RegressCheck:
     baseline: float
     fresh: float
     drop: float  # baseline - fresh (positive = worse)
-    p: float  # one-sided, fresh < baseline
+    p: float  # seed-aware, one-sided, fresh < baseline
     p_adj: float
     failed: bool
+    seeds_fresh: int = 1
+    seeds_baseline: int = 1
+    mde: float = math.nan  # one-sided, 80% power, before correction
+    seed_variance: str = "none"
+    p_query: float = math.nan  # secondary query-level test on seed means, one-sided
+
+    def detail(self, test: str) -> str:
+        how = {"none": "; query-level variance only: one seed each, no seed variance",
+               "borrowed": "; seed variance borrowed from the side with several seeds"}.get(
+            self.seed_variance, "")
+        return (f"{self.seeds_fresh} vs {self.seeds_baseline} seeds, MDE {self.mde:.4f}, "
+                f"query-level {test} p={self.p_query:.2g}{how}")
 
     def line(self, tolerance: float, test: str, correction: str, n: int) -> str:
         return (f"FAIL {self.system} {self.measure}: {self.baseline:.4f} -> {self.fresh:.4f} "
-                f"(drop {self.drop:.4f} > tolerance {tolerance:g}), one-sided {test} "
-                f"p={self.p:.2g}, {correction} p={self.p_adj:.2g} over {n} checks")
+                f"(drop {self.drop:.4f} > tolerance {tolerance:g}), one-sided seed-aware "
+                f"p={self.p:.2g}, {correction} p={self.p_adj:.2g} over {n} checks "
+                f"({self.detail(test)})")
+
+
+def _baseline_seeds(system: dict, measure: str) -> list[dict[str, float]]:
+    """Every seed's per-query scores (schema 2), else the seed mean as one run (schema 1)."""
+    per_seed = (system.get("per_seed") or {}).get(measure)
+    return per_seed if per_seed else [system["per_query"][measure]]
 
 
 def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: float = 0.05,
           test: str = "t", correction: str = "holm", n_resamples: int = 10_000,
           seed: int = 0) -> list[RegressCheck]:
-    """Every (system, measure) of the baseline, checked against the fresh records."""
+    """Every (system, measure) of the baseline, checked against the fresh records with the
+    one-sided seed-aware test; ``test`` is the secondary query-level test."""
     if tolerance < 0:
         raise NegbenchError(f"tolerance must be >= 0, got {tolerance}")
+    check_comparable(records, "the run's records")
     ctx = _context(records)
-    for key in ("suite", "split", "profile", "budget", "model"):
+    for key in ("suite", "split", "profile", "track", "budget", "model"):
         want, got = baseline.get(key), ctx[key]
+        if key == "track" and got is not None:
+            want = want or "full"  # baselines written before tracks existed
         if key == "budget":  # a field only one side knows (newer schema) is not a difference
             want = {k: v for k, v in (want or {}).items() if k in got}
             got = {k: v for k, v in got.items() if k in want}
@@ -113,12 +149,21 @@ def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: f
         raise NegbenchError(f"run lacks system(s) {', '.join(missing)} of the baseline")
     out = []
     for name, base in baseline["systems"].items():
+        random = base["kind"] == "trained"
         for m in measures:
-            _, f, b = stats.aligned(fresh[name].per_query[m], base["per_query"][m],
-                                    f"run and baseline {name} ({m})")
-            p = stats.p_value(test, f, b, "less", n_resamples, seed)
-            out.append(RegressCheck(name, m, float(b.mean()), float(f.mean()),
-                                    float(b.mean() - f.mean()), p, p, False))
+            what = f"run and baseline {name} ({m})"
+            runs_f, runs_b = fresh[name].seed_scores(m), _baseline_seeds(base, m)
+            qids, _, _ = stats.aligned(runs_f[0], runs_b[0], what)
+            f = np.array([[r[q] for q in qids] for r in runs_f])
+            b = np.array([[r[q] for q in qids] for r in runs_b])
+            for r in runs_f[1:] + runs_b[1:]:
+                stats.aligned(runs_f[0], r, what)
+            st = stats.seed_test(f, b, random, random, "less", alpha)
+            fm, bm = f.mean(axis=0), b.mean(axis=0)
+            out.append(RegressCheck(
+                name, m, float(bm.mean()), float(fm.mean()), float(bm.mean() - fm.mean()), st.p,
+                st.p, False, st.seeds_a, st.seeds_b, st.mde, st.seed_variance,
+                stats.p_value(test, fm, bm, "less", n_resamples, seed)))
     for c, p_adj in zip(out, stats.correct([c.p for c in out], correction, alpha)):
         c.p_adj = p_adj
         c.failed = c.drop > tolerance and p_adj < alpha
@@ -129,8 +174,6 @@ def noisy_record(record: dict, run: dict, qrels, sigma: float, seed: int) -> dic
     """A copy of ``record`` re-evaluated after adding N(0, sigma) noise to every retrieval score
     of its ``run``: a genuinely worse ranking of controlled strength, used to measure the gate's
     power (and in tests as a real drop)."""
-    import numpy as np
-
     from negbench.harness.conventions import get_profile
     from negbench.harness.evaluate import evaluate_run
     from negbench.harness.measures import parse_measures

@@ -12,7 +12,7 @@ from negbench.harness.errors import NegbenchError
 def cmd_regress(args) -> int:
     from negbench.harness import regress
     from negbench.harness.records import read_records
-    from negbench.harness.stats import CORRECTIONS, TESTS
+    from negbench.harness.stats import CORRECTIONS
 
     run = Path(args.run)
     if not (run / "records").is_dir():
@@ -38,9 +38,10 @@ def cmd_regress(args) -> int:
         for c in checks:
             if not c.failed:
                 print(f"ok   {c.system} {c.measure}: {c.baseline:.4f} -> {c.fresh:.4f} "
-                      f"(drop {c.drop:+.4f}), p={c.p:.2g}, {args.correction} p={c.p_adj:.2g}")
+                      f"(drop {c.drop:+.4f}), seed-aware p={c.p:.2g}, {args.correction} "
+                      f"p={c.p_adj:.2g} ({c.detail(args.test)})")
     print(f"regress: {len(checks) - len(failed)} of {len(checks)} checks passed "
-          f"(fail = drop > {args.tolerance:g} and one-sided {TESTS[args.test].split(' (')[0]} "
+          f"(fail = drop > {args.tolerance:g} and one-sided seed-aware t-test "
           f"{CORRECTIONS[args.correction]}-corrected p < {args.alpha})", file=sys.stderr)
     return 1 if failed else 0
 
@@ -49,9 +50,11 @@ def register(sub) -> None:
     r = sub.add_parser("regress", help="CI gate: compare a fresh run with a stored baseline",
                        description="Fail (exit 1, one line per failing measure) when a system's "
                                    "mean drops by more than --tolerance AND the one-sided "
-                                   "paired test on per-query scores is significant after "
-                                   "correction over all checks. --write-baseline stores a "
-                                   "run's per-query scores as the baseline.")
+                                   "seed-aware test (queries paired, seeds random) is "
+                                   "significant after correction over all checks. "
+                                   "--write-baseline stores every seed's per-query scores as "
+                                   "the baseline. Records of different tracks, budgets, "
+                                   "suites or models are refused (exit 2).")
     r.add_argument("--run", required=True, help="the --output folder of the fresh run")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--baseline", default=None, help="baseline JSON to compare against")
@@ -63,7 +66,8 @@ def register(sub) -> None:
                    help="largest acceptable drop of a mean (absolute, default 0.01)")
     r.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
     r.add_argument("--test", choices=["t", "permutation"], default="t",
-                   help="one-sided paired test (default: t)")
+                   help="secondary one-sided query-level test printed beside the seed-aware "
+                        "verdict (default: t)")
     r.add_argument("--correction", choices=["holm", "bonferroni", "none"], default="holm",
                    help="correction over all system x measure checks (default: holm)")
     r.add_argument("--resamples", type=int, default=10_000, help="permutation resamples")

@@ -47,9 +47,12 @@ def register(sub) -> None:
     r = sub.add_parser("report", help="tables (Markdown, LaTeX, CSV, JSON) with significance "
                                       "tests, and plots, from a results folder",
                        description="Summarize RESULTS_DIR/records: mean ± sd and 95%% interval "
-                                   "over seeds per system, paired tests on per-query scores "
-                                   "against a baseline (or all pairs) with multiple-comparison "
-                                   "correction, effect sizes, PNG plots.")
+                                   "over seeds per system; against a baseline (or all pairs) "
+                                   "the seed-aware test (queries and seeds random) with "
+                                   "multiple-comparison correction, its interval and the "
+                                   "minimum detectable effect, plus a secondary query-level "
+                                   "paired test; PNG plots incl. a forest plot. Records of "
+                                   "different tracks, budgets, suites or models are refused.")
     r.add_argument("results_dir", metavar="RESULTS_DIR", help="the --output folder of a run")
     r.add_argument("--output", default=None,
                    help="where to write report.* (default: RESULTS_DIR)")
@@ -61,8 +64,9 @@ def register(sub) -> None:
                         "else the first trained sampler)")
     r.add_argument("--all-pairs", action="store_true", help="compare every pair of systems")
     r.add_argument("--test", choices=["t", "permutation"], default="t",
-                   help="paired test for the markers: t (paired t-test) or permutation "
-                        "(Fisher randomization); default: t")
+                   help="secondary query-level paired test on seed-averaged scores: t "
+                        "(paired t-test) or permutation (Fisher randomization); default: t. "
+                        "The markers use the seed-aware test.")
     r.add_argument("--correction", choices=["holm", "bonferroni", "none"], default="holm",
                    help="multiple-comparison correction per measure (default: holm)")
     r.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
