@@ -1,11 +1,16 @@
 """A cross-encoder teacher for denoising and false-negative accounting.
 
-No cross-encoder weights can be downloaded here, so by default one is trained in the harness:
-sentence-transformers ``CrossEncoder`` initialised from the base model's weights (new
-classification head), trained with ``BinaryCrossEntropyLoss`` on the suite's train qrels
-(label 1) against BM25 (ranks 10-50) and random negatives (label 0); at most
-``MAX_TRAIN_PAIRS`` positive pairs, a seeded subset when the suite has more. A local path to any
-CrossEncoder folder can be given instead. Trained models and scores are cached by content.
+No cross-encoder weights can be downloaded here, so by default the teacher is trained in the
+harness and cross-fitted: the training queries are split into ``folds`` folds by a hash of the
+query id, and one sentence-transformers ``CrossEncoder`` per fold (initialised from the base
+model's weights, new classification head, ``BinaryCrossEntropyLoss``) is trained on the other
+folds' (query, positive) pairs only. A pair is always scored by the teacher that never saw its
+query. Label-0 examples come in equal parts from BM25's top 30, the base model's dense top 30
+and uniformly random documents (one of each per positive; judged positives excluded), so the
+teacher is trained against the kinds of negative the samplers mine, none favoured. At most
+``MAX_TRAIN_PAIRS`` positive pairs, a seeded subset when the suite has more. A local path to
+any CrossEncoder folder can be given instead (one model, nothing held out). Trained models and
+scores are cached by content.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +28,17 @@ from negbench.harness.data import Corpus, Split
 from negbench.harness.errors import NegbenchError
 from negbench.harness.models import resolve_model
 
+MAX_TRAIN_PAIRS = 5000  # (query, positive) pairs the teacher sees; a seeded subset beyond
+TEACHER_WINDOW = 30  # label-0 ranks: the top 30 non-positives of BM25 and of the dense model
+RECIPE = 2  # bump when the training rows change (part of the cache key)
+
 
 @dataclass(frozen=True)
 class CrossEncoderSpec:
-    """How the teacher is obtained: ``path`` (a local CrossEncoder) or trained from ``base``."""
+    """How the teacher is obtained: ``path`` (a local CrossEncoder) or trained from ``base``,
+    cross-fitted over ``folds`` query folds (1 = one teacher on all pairs). ``steps`` = 0
+    keeps the base weights with an untrained head (a chance-level reference). ``device`` is
+    where it trains and scores; it is not part of the cache key."""
 
     path: str | None = None
     base: str = "all-MiniLM-L6-v2"
@@ -35,19 +47,36 @@ class CrossEncoderSpec:
     learning_rate: float = 5e-5
     max_length: int = 128
     seed: int = 0
+    folds: int = 3
+    device: str = field(default="cpu", compare=False)
 
-    def key(self, corpus: Corpus, split: Split) -> str:
-        raw = json.dumps({"spec": asdict(self), "corpus": corpus.fingerprint(),
+    def key(self, corpus: Corpus, split: Split, fold: int = 0, rankers: str = "") -> str:
+        spec = {k: v for k, v in asdict(self).items() if k != "device"}
+        raw = json.dumps({"spec": spec, "fold": fold, "rankers": rankers, "recipe": RECIPE,
+                          "max_pairs": MAX_TRAIN_PAIRS, "corpus": corpus.fingerprint(),
                           "qrels": sorted((q, d, r) for q, j in split.qrels.items()
                                           for d, r in j.items())}, sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-MAX_TRAIN_PAIRS = 5000  # (query, positive) pairs the teacher sees; a seeded subset beyond
+def fold_of(query_id: str, folds: int) -> int:
+    """The query's fold: a hash of its id, independent of the data's order."""
+    if folds <= 1:
+        return 0
+    digest = hashlib.sha256(f"fold|{query_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") % folds
 
 
-def _training_rows(corpus: Corpus, split: Split, exclude: dict[str, set[str]], bm25,
-                   seed: int) -> dict[str, list]:
+def _ranker_tag(rankers: dict) -> str:
+    return "|".join(f"{n}={getattr(r, 'tag', type(r).__name__)}" for n, r in sorted(
+        rankers.items()) if r is not None)
+
+
+def training_rows(corpus: Corpus, split: Split, exclude: dict[str, set[str]], rankers: dict,
+                  seed: int, fold: int = 0, folds: int = 1) -> dict[str, list]:
+    """The teacher's examples for ``fold``: pairs whose query is in another fold (all pairs when
+    ``folds`` = 1), each positive (label 1) with one negative per ranker's top
+    ``TEACHER_WINDOW`` plus one random document (label 0). ``query_id`` names each row's query."""
     rng = np.random.default_rng(seed)
     pairs = [(q, p) for q, ps in sorted(split.positives().items()) for p in ps]
     if len(pairs) > MAX_TRAIN_PAIRS:  # e.g. ESCO's 99k distant pairs
@@ -55,30 +84,35 @@ def _training_rows(corpus: Corpus, split: Split, exclude: dict[str, set[str]], b
         pairs = [pairs[i] for i in keep]
     pos: dict[str, list[str]] = {}
     for q, p in pairs:
-        pos.setdefault(q, []).append(p)
-    ranks = bm25.search({q: split.queries[q] for q in pos}, k=60)
-    cols: dict[str, list] = {"query": [], "doc": [], "label": []}
+        if folds <= 1 or fold_of(q, folds) != fold:
+            pos.setdefault(q, []).append(p)
+    queries = {q: split.queries[q] for q in pos}
+    depth = TEACHER_WINDOW + max((len(v) for v in exclude.values()), default=0) + 1
+    ranked = [r.search(queries, k=depth) for _, r in sorted(rankers.items()) if r is not None]
+    cols: dict[str, list] = {"query": [], "doc": [], "label": [], "query_id": []}
     for q, docs in sorted(pos.items()):
-        hard = [d for d, _ in ranks.get(q, [])[10:50] if d not in exclude.get(q, set())]
+        banned = exclude.get(q, set()) | set(docs)
+        tops = [[d for d, _ in rk.get(q, []) if d not in banned][:TEACHER_WINDOW]
+                for rk in ranked]
         for p in docs:
-            negs = []
-            if hard:
-                negs.append(hard[int(rng.integers(len(hard)))])
-            while len(negs) < 2:
+            negs = [top[int(rng.integers(len(top)))] for top in tops if top]
+            while len(negs) < len(tops) + 1:
                 d = corpus.ids[int(rng.integers(len(corpus)))]
-                if d not in exclude.get(q, set()):
+                if d not in banned:
                     negs.append(d)
             for d, label in [(p, 1.0)] + [(n, 0.0) for n in negs]:
                 cols["query"].append(split.queries[q])
                 cols["doc"].append(corpus.docs[d].text)
                 cols["label"].append(label)
+                cols["query_id"].append(q)
     return cols
 
 
 def train_cross_encoder(spec: CrossEncoderSpec, corpus: Corpus, split: Split,
-                        exclude: dict[str, set[str]], bm25, cache_dir: Path,
-                        progress: bool = True) -> Path:
-    """Train (or find cached) the teacher; returns its folder."""
+                        exclude: dict[str, set[str]], rankers: dict, cache_dir: Path,
+                        fold: int = 0, progress: bool = True) -> Path:
+    """Train (or find cached) the teacher of one fold; returns its folder, which also holds
+    ``train_queries.json`` (the query ids it was trained on)."""
     from datasets import Dataset
     from sentence_transformers.cross_encoder import (
         CrossEncoder,
@@ -87,24 +121,30 @@ def train_cross_encoder(spec: CrossEncoderSpec, corpus: Corpus, split: Split,
     )
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
-    out = Path(cache_dir) / "cross-encoders" / spec.key(corpus, split)
+    from negbench.harness.device import resolve_device
+
+    out = Path(cache_dir) / "cross-encoders" / spec.key(corpus, split, fold, _ranker_tag(rankers))
     if (out / "done").exists():
         return out
+    device = resolve_device(spec.device)
     model = CrossEncoder(str(resolve_model(spec.base)), num_labels=1, max_length=spec.max_length,
-                         device="cpu", local_files_only=True)
-    data = Dataset.from_dict(_training_rows(corpus, split, exclude, bm25, spec.seed))
-    args = CrossEncoderTrainingArguments(
-        output_dir=str(out) + ".work", max_steps=spec.steps,
-        per_device_train_batch_size=spec.batch_size, learning_rate=spec.learning_rate,
-        warmup_steps=0.1, seed=spec.seed, data_seed=spec.seed, full_determinism=True,
-        use_cpu=True, save_strategy="no", report_to="none", disable_tqdm=not progress,
-        logging_steps=max(1, spec.steps // 10))
-    CrossEncoderTrainer(model=model, args=args, train_dataset=data,
-                        loss=BinaryCrossEntropyLoss(model)).train()
+                         device=device, local_files_only=True)
+    cols = training_rows(corpus, split, exclude, rankers, spec.seed + fold, fold, spec.folds)
+    trained_on = sorted(set(cols.pop("query_id")))
+    if spec.steps > 0:
+        args = CrossEncoderTrainingArguments(
+            output_dir=str(out) + ".work", max_steps=spec.steps,
+            per_device_train_batch_size=spec.batch_size, learning_rate=spec.learning_rate,
+            warmup_steps=0.1, seed=spec.seed, data_seed=spec.seed, full_determinism=True,
+            use_cpu=device == "cpu", save_strategy="no", report_to="none",
+            disable_tqdm=not progress, logging_steps=max(1, spec.steps // 10))
+        CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_dict(cols),
+                            loss=BinaryCrossEntropyLoss(model)).train()
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(str(tmp))
-    (tmp / "done").write_text(json.dumps(asdict(spec)))
+    (tmp / "train_queries.json").write_text(json.dumps(trained_on))
+    (tmp / "done").write_text(json.dumps({**asdict(spec), "fold": fold}))
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     shutil.rmtree(str(out) + ".work", ignore_errors=True)
@@ -112,16 +152,23 @@ def train_cross_encoder(spec: CrossEncoderSpec, corpus: Corpus, split: Split,
 
 
 class CrossEncoderScorer:
-    """Scores (query id, doc id) pairs; scores are memoised on disk per teacher."""
+    """Scores (query id, doc id) pairs with one model; scores are memoised on disk."""
+
+    folds = 1
 
     def __init__(self, path: Path, queries: dict[str, str], corpus: Corpus,
-                 cache_dir: Path, max_length: int = 128, description: str = "") -> None:
+                 cache_dir: Path, max_length: int = 128, description: str = "",
+                 device: str = "cpu") -> None:
+        import torch
         from sentence_transformers.cross_encoder import CrossEncoder
+
+        from negbench.harness.device import resolve_device
 
         if not Path(path).is_dir():
             raise NegbenchError(f"{path}: cross-encoder folder not found")
-        self.model = CrossEncoder(str(path), max_length=max_length, device="cpu",
+        self.model = CrossEncoder(str(path), max_length=max_length, device=resolve_device(device),
                                   local_files_only=True)
+        self.probabilities = isinstance(self.model.activation_fn, torch.nn.Sigmoid)
         self.path = str(path)
         self.description = description
         self.queries, self.corpus = queries, corpus
@@ -129,6 +176,13 @@ class CrossEncoderScorer:
         self.cache_file = Path(cache_dir) / "ce-scores" / f"{tag}.json"
         self.cache: dict[str, float] = (json.loads(self.cache_file.read_text())
                                         if self.cache_file.exists() else {})
+
+    def fold_of(self, query_id: str) -> int:
+        return 0
+
+    def probability(self, score: float) -> float:
+        """The score as a probability of relevance (sigmoid of a logit)."""
+        return score if self.probabilities else float(1 / (1 + np.exp(-score)))
 
     def score(self, pairs: list[tuple[str, str]], progress: bool = True) -> list[float]:
         todo = sorted({p for p in pairs if f"{p[0]}\t{p[1]}" not in self.cache})
@@ -145,13 +199,50 @@ class CrossEncoderScorer:
         return [self.cache[f"{q}\t{d}"] for q, d in pairs]
 
 
+class CrossFitScorer:
+    """One teacher per query fold; a pair is scored by the teacher of its query's fold, which
+    was trained on the other folds only."""
+
+    def __init__(self, scorers: list[CrossEncoderScorer], description: str) -> None:
+        self.scorers = scorers
+        self.folds = len(scorers)
+        self.description = description
+        self.corpus, self.queries = scorers[0].corpus, scorers[0].queries
+        self.probabilities = scorers[0].probabilities
+
+    def fold_of(self, query_id: str) -> int:
+        return fold_of(query_id, self.folds)
+
+    def probability(self, score: float) -> float:
+        return self.scorers[0].probability(score)
+
+    def score(self, pairs: list[tuple[str, str]], progress: bool = True) -> list[float]:
+        out: list[float] = [0.0] * len(pairs)
+        for f, scorer in enumerate(self.scorers):
+            idx = [i for i, (q, _) in enumerate(pairs) if self.fold_of(q) == f]
+            for i, s in zip(idx, scorer.score([pairs[i] for i in idx], progress=progress)):
+                out[i] = s
+        return out
+
+
 def teacher(spec: CrossEncoderSpec, corpus: Corpus, split: Split, exclude, bm25,
-            cache_dir: Path, progress: bool = True) -> CrossEncoderScorer:
-    """The scorer for ``spec``: the given local model, or one trained on ``split``."""
+            cache_dir: Path, progress: bool = True, dense=None):
+    """The scorer for ``spec``: the given local model, or the cross-fitted harness teacher
+    trained on ``split`` (``dense``: a ranker with ``search(queries, k)`` for the dense third of
+    the label-0 examples; without it, BM25 and random negatives in equal parts)."""
     if spec.path:
         return CrossEncoderScorer(Path(spec.path), split.queries, corpus, cache_dir,
-                                  spec.max_length, f"local cross-encoder {spec.path}")
-    path = train_cross_encoder(spec, corpus, split, exclude, bm25, cache_dir, progress)
-    desc = (f"trained in the harness from {spec.base} on the train qrels: {spec.steps} steps x "
-            f"batch {spec.batch_size}, lr {spec.learning_rate}, max_length {spec.max_length}")
-    return CrossEncoderScorer(path, split.queries, corpus, cache_dir, spec.max_length, desc)
+                                  spec.max_length, f"local cross-encoder {spec.path}",
+                                  spec.device)
+    rankers = {"bm25": bm25, "dense": dense}
+    kinds = "BM25 top-30, dense top-30 and random" if dense is not None else "BM25 top-30 and random"
+    desc = (f"trained in the harness from {spec.base}, cross-fitted over {spec.folds} query "
+            f"folds (each pair scored by the teacher that never saw its query): "
+            f"{spec.steps} steps x batch {spec.batch_size} per fold, lr {spec.learning_rate}, "
+            f"max_length {spec.max_length}; label 0: {kinds} docs in equal parts")
+    scorers = [CrossEncoderScorer(train_cross_encoder(spec, corpus, split, exclude, rankers,
+                                                      cache_dir, f, progress),
+                                  split.queries, corpus, cache_dir, spec.max_length, desc,
+                                  spec.device)
+               for f in range(max(1, spec.folds))]
+    return CrossFitScorer(scorers, desc)

@@ -22,6 +22,35 @@ def _fn(rec: dict, key: str) -> float | None:
     return None if share is None else 100 * share
 
 
+def _same_teacher(rec: dict) -> bool:
+    """The sampler filtered its negatives with the harness teacher (denoised by default)."""
+    if (rec.get("mining") or {}).get("filter_teacher") == "harness":
+        return True
+    sampler = rec.get("sampler") or {}
+    return rec.get("name") == "denoised" and not (sampler.get("params") or {}).get(
+        "cross_encoder")
+
+
+def _at_chance(rec: dict) -> bool:
+    from negbench.harness.false_negatives import AUC_MIN, CONTROL_MAX
+
+    fn = rec.get("false_negatives") or {}
+    auc, ctrl = fn.get("teacher_auc"), fn.get("control_rate")
+    return (fn.get("teacher_status") == "chance" or (auc is not None and auc < AUC_MIN)
+            or (ctrl is not None and ctrl > CONTROL_MAX))
+
+
+def _fn_ce_cell(recs: list[dict]) -> str:
+    """The teacher's share, ``n/a`` when it cannot be read, with the random control beside it."""
+    if any(_same_teacher(r) for r in recs):
+        return "n/a (same teacher)"
+    if any(_at_chance(r) for r in recs):
+        return "n/a (teacher at chance)"
+    share = _cell([_fn(r, "ce_above_positive_share") for r in recs], ".1f")
+    ctrl = [_fn(r, "control_rate") for r in recs]
+    return share if all(c is None for c in ctrl) else f"{share} (ctrl {_cell(ctrl, '.1f')})"
+
+
 def results_table(records: list[dict], measures: list[str]) -> str:
     """Markdown table of samplers x measures with the conventions stated under it."""
     trained = [r for r in records if r["kind"] == "trained"]
@@ -42,7 +71,7 @@ def results_table(records: list[dict], measures: list[str]) -> str:
                 _cell([r.get("peak_rss_mb") for r in recs], ".0f"),
                 _cell([sum(r["timings_s"].values()) for r in recs], ".0f")]
         fn = ([_cell([_fn(r, "judged_share") for r in recs], ".1f"),
-               _cell([_fn(r, "ce_above_positive_share") for r in recs], ".1f")]
+               _fn_ce_cell(recs)]
               if with_fn else [])
         rows.append([name, seeds] + [_cell([r["metrics"][m] for r in recs]) for m in measures]
                     + fn + cost)
@@ -67,5 +96,10 @@ def results_table(records: list[dict], measures: list[str]) -> str:
         notes.append("FN judged %: mined negatives judged relevant for their query in any "
                      "split (0 by construction: the harness excludes judged positives). "
                      "FN CE>pos %: mined negatives a cross-encoder scores above the pair's "
-                     f"positive (teacher: {teacher or 'none'}).")
+                     "positive, each pair scored by a teacher that never saw its query; "
+                     "ctrl: the share of uniformly random docs it scores above the positive on "
+                     "the same pairs (its own error floor). `n/a (teacher at chance)`: held-out "
+                     "AUC < 0.75 or ctrl > 15 %; `n/a (same teacher)`: the sampler filtered its "
+                     "negatives with the harness teacher. See docs/false_negatives.md "
+                     f"(teacher: {teacher or 'none'}).")
     return table + "\n\n" + "\n".join(notes) + "\n"

@@ -43,17 +43,23 @@ class Workspace:
                              self.cache_dir)
 
     def teacher(self, budget):
-        """The cross-encoder teacher for false-negative accounting (None when disabled)."""
+        """The cross-fitted cross-encoder teacher for false-negative accounting (None when
+        disabled): 3 query folds x ``budget.teacher_steps`` steps, label-0 examples from BM25,
+        the base model's ranking at the budget's eval length and random docs."""
         if budget.teacher_steps <= 0:
             return None
-        if budget.teacher_steps not in self._teachers:
+        key = (budget.teacher_steps, budget.eval_max_length)
+        if key not in self._teachers:
             from negbench.harness.cross_encoder import CrossEncoderSpec, teacher
+            from negbench.strategies.dense_candidates import DenseRanker
 
-            spec = CrossEncoderSpec(base=self.model_name, steps=budget.teacher_steps)
-            self._teachers[budget.teacher_steps] = teacher(
+            spec = CrossEncoderSpec(base=self.model_name, steps=budget.teacher_steps,
+                                    device=getattr(self, "device", "cpu"))
+            dense = DenseRanker(self.base_encoder, self.data.corpus, budget.eval_max_length)
+            self._teachers[key] = teacher(
                 spec, self.data.corpus, self.data.train, self.data.exclude, self.bm25,
-                self.cache_dir, progress=self.progress)
-        return self._teachers[budget.teacher_steps]
+                self.cache_dir, progress=self.progress, dense=dense)
+        return self._teachers[key]
 
     @cached_property
     def bm25(self):

@@ -30,6 +30,7 @@ class MiningContext:
 
     ``exclude`` holds every judged-relevant doc of each query (all splits): never a negative.
     ``dense`` returns the base encoder wrapped in the embedding cache; ``bm25`` the BM25 searcher.
+    ``device`` is where model-based samplers (the cross-encoder teacher) run.
     """
 
     corpus: Corpus
@@ -40,6 +41,7 @@ class MiningContext:
     dense: Callable[[], Any]
     bm25: Callable[[], Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
 
 
 def _coerce(sampler: str, name: str, value: Any, hint: Any) -> Any:
@@ -72,13 +74,21 @@ class NoParams:
 class Sampler(abc.ABC):
     """Base class: subclasses set ``name``, ``Params`` (a dataclass) and implement ``mine``.
 
-    A sampler maps the training pairs of a suite to negatives. ``uses_negatives = False``
-    (in-batch) means training sees (query, positive) pairs only.
+    A sampler maps the training pairs of a suite to negatives: exactly one row per pair of
+    ``training_pairs`` with exactly ``num_negatives`` negatives (none for in-batch), so every
+    sampler trains on the same pairs. ``uses_negatives = False`` (in-batch) means training sees
+    (query, positive) pairs only. ``paper`` names the method's source; ``simplified`` says in
+    one line what negbench simplifies (empty: implemented as published).
     """
 
     name: ClassVar[str] = ""
     Params: ClassVar[type] = NoParams
     uses_negatives: ClassVar[bool] = True
+    paper: ClassVar[str] = ""
+    simplified: ClassVar[str] = ""
+    # Mask, in each query's in-batch negatives, the other rows' documents judged relevant to it
+    # (STAR's rel_pair_mask); the training loss reads it.
+    in_batch_mask: ClassVar[bool] = False
 
     def __init__(self, params: Any | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -4,17 +4,33 @@ Options follow sentence-transformers' ``mine_hard_negatives``: rank window (``ra
 ``range_max``), ``max_score``/``min_score``, ``absolute_margin``/``relative_margin`` against the
 positive's score, ``num_negatives`` and ``sampling`` (``top`` or ``random`` in the window).
 Judged positives of the query are always excluded first, so ranks count non-positive candidates.
+
+Every sampler fills every training pair with exactly ``num_negatives`` negatives (identical
+training sets across samplers). When a filter leaves too few candidates the window is searched
+deeper (``range_max`` doubled, up to ``DEEPEN_FACTOR`` x), then the pair is topped up with
+uniformly random non-positive documents. ``ctx.extra`` counts them: ``deeper_pairs`` (filled by
+the deeper search) and ``fallback_pairs`` (topped up at random); the two are disjoint.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from negbench.harness.dense_search import Hits
 from negbench.harness.errors import NegbenchError
-from negbench.strategies.base import NegativeRow
+from negbench.strategies.base import MiningContext, NegativeRow
+
+Pair = tuple[str, str]
+Ranker = Callable[[list[str], int], dict[str, Hits]]  # (query ids, depth) -> rankings
+Chooser = Callable[[dict[Pair, Hits], int], dict[Pair, tuple[str, ...]]]  # windows, range_max
+
+DEEPEN_FACTOR = 8  # the deeper search stops at 8 x the sampler's range_max
+FILL_KEY = "_pair_fill"  # ctx.extra: {pair: "deeper" | "fallback"} (read by ``mixture``)
+RANDOM_TRIES = 20  # rejection-sampling draws per wanted negative before a shuffled scan
 
 
 @dataclass
@@ -36,8 +52,12 @@ class WindowParams:
                                 f"{self.range_max}")
         if self.sampling not in ("top", "random"):
             raise NegbenchError(f"sampling must be 'top' or 'random', got {self.sampling!r}")
-        if self.num_negatives < 1:
-            raise NegbenchError("num_negatives must be >= 1")
+        check_num_negatives(self.num_negatives)
+
+
+def check_num_negatives(k: int) -> None:
+    if k < 1:
+        raise NegbenchError("num_negatives must be >= 1")
 
 
 def ranking_depth(range_max: int, exclude: dict[str, set[str]]) -> int:
@@ -47,17 +67,25 @@ def ranking_depth(range_max: int, exclude: dict[str, set[str]]) -> int:
 
 def pair_rng(seed: int, query_id: str, positive_id: str) -> np.random.Generator:
     """A generator per (seed, pair): results do not depend on iteration order."""
-    import hashlib
-
     digest = hashlib.sha256(f"{seed}|{query_id}|{positive_id}".encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-def select(hits: Hits, exclude: set[str], p: WindowParams, rng: np.random.Generator,
+def window(hits: Hits, banned: set[str], range_max: int) -> Hits:
+    """The first ``range_max`` non-positive candidates of a ranking."""
+    return [(d, s) for d, s in hits if d not in banned][:range_max]
+
+
+def relative_threshold(positive_score: float, relative_margin: float) -> float:
+    """``pos - |pos| * margin``: below the positive for negative scores too (the sign fix of
+    sentence-transformers issue #3819)."""
+    return positive_score - abs(positive_score) * relative_margin
+
+
+def select(cands: Hits, p: WindowParams, rng: np.random.Generator,
            positive_score: float | None = None) -> tuple[str, ...]:
-    """Exclude positives, keep the top ``range_max`` ranks, apply score filters and margins,
-    skip the first ``range_min`` survivors, then sample (``top`` or ``random``)."""
-    cands = [(d, s) for d, s in hits if d not in exclude][:p.range_max]
+    """From a window of non-positive candidates: apply score filters and margins against
+    ``positive_score``, skip the first ``range_min`` survivors, sample (``top``/``random``)."""
     if p.max_score is not None:
         cands = [(d, s) for d, s in cands if s <= p.max_score]
     if p.min_score is not None:
@@ -66,7 +94,8 @@ def select(hits: Hits, exclude: set[str], p: WindowParams, rng: np.random.Genera
         if p.absolute_margin is not None:
             cands = [(d, s) for d, s in cands if s <= positive_score - p.absolute_margin]
         if p.relative_margin is not None:
-            cands = [(d, s) for d, s in cands if s <= positive_score * (1 - p.relative_margin)]
+            limit = relative_threshold(positive_score, p.relative_margin)
+            cands = [(d, s) for d, s in cands if s <= limit]
     cands = cands[p.range_min:]
     if p.sampling == "top" or len(cands) <= p.num_negatives:
         return tuple(d for d, _ in cands[:p.num_negatives])
@@ -74,16 +103,100 @@ def select(hits: Hits, exclude: set[str], p: WindowParams, rng: np.random.Genera
     return tuple(cands[i][0] for i in pick)
 
 
-def mine_from_rankings(pairs: list[tuple[str, str]], rankings: dict[str, Hits],
-                       exclude: dict[str, set[str]], p: WindowParams, seed: int,
-                       positive_scores: dict[tuple[str, str], float] | None = None
-                       ) -> list[NegativeRow]:
-    """One row per pair, negatives taken from the query's ranking."""
-    p.check()
+def random_negatives(ids: list[str], banned: set[str], taken: list[str], k: int,
+                     rng: np.random.Generator) -> list[str]:
+    """``taken`` topped up to ``k`` with uniform random docs not banned and not taken. Bounded:
+    rejection sampling, then a seeded shuffled scan; an error if the corpus is too small."""
+    out = list(taken)
+    seen = set(out) | banned
+    for _ in range(RANDOM_TRIES * k):
+        if len(out) >= k:
+            return out
+        d = ids[int(rng.integers(len(ids)))]
+        if d not in seen:
+            out.append(d)
+            seen.add(d)
+    for i in rng.permutation(len(ids)):
+        if len(out) >= k:
+            break
+        if ids[i] not in seen:
+            out.append(ids[i])
+            seen.add(ids[i])
+    if len(out) < k:
+        raise NegbenchError(f"only {len(out)} non-positive documents in the corpus, "
+                            f"{k} negatives wanted")
+    return out
+
+
+def finish(ctx: MiningContext, pairs: list[Pair], chosen: dict[Pair, tuple[str, ...]], k: int,
+           deeper: set[Pair] | None = None, at_least: bool = False) -> list[NegativeRow]:
+    """One row per pair, in ``pairs`` order, each with exactly ``k`` negatives (``at_least``:
+    keep longer rows as given). Short rows get random negatives; counts go to ``ctx.extra``."""
+    fill: dict[Pair, str] = {p: "deeper" for p in (deeper or set())}
     rows = []
     for q, pos in pairs:
-        ps = positive_scores.get((q, pos)) if positive_scores else None
-        negs = select(rankings.get(q, []), exclude.get(q, set()) | {pos}, p,
-                      pair_rng(seed, q, pos), ps)
-        rows.append(NegativeRow(q, pos, negs))
+        negs = list(chosen.get((q, pos), ()))
+        negs = negs if at_least else negs[:k]
+        if len(negs) < k:
+            banned = ctx.exclude.get(q, set()) | {pos}
+            negs = random_negatives(ctx.corpus.ids, banned, negs, k,
+                                    pair_rng(ctx.seed, q, "fallback|" + pos))
+            fill[(q, pos)] = "fallback"
+        rows.append(NegativeRow(q, pos, tuple(negs)))
+    record_fill(ctx, fill)
     return rows
+
+
+def record_fill(ctx: MiningContext, fill: dict[Pair, str]) -> None:
+    """Store the per-pair fill flags and their counts in ``ctx.extra``."""
+    ctx.extra[FILL_KEY] = fill
+    ctx.extra["deeper_pairs"] = sum(v == "deeper" for v in fill.values())
+    ctx.extra["fallback_pairs"] = sum(v == "fallback" for v in fill.values())
+
+
+def mine_ranked(ctx: MiningContext, pairs: list[Pair], rank: Ranker, choose: Chooser, k: int,
+                range_max: int) -> list[NegativeRow]:
+    """Windows of ``range_max`` non-positive candidates -> ``choose``; pairs left short are
+    searched again with the window doubled (up to ``DEEPEN_FACTOR`` x), then filled at random."""
+    check_num_negatives(k)
+    chosen: dict[Pair, tuple[str, ...]] = {}
+    todo, deeper, width = list(pairs), set(), range_max
+    limit = min(range_max * DEEPEN_FACTOR, len(ctx.corpus.ids))
+    while todo:
+        qids = sorted({q for q, _ in todo})
+        rankings = rank(qids, ranking_depth(width, ctx.exclude))
+        windows = {(q, pos): window(rankings.get(q, []), ctx.exclude.get(q, set()) | {pos},
+                                    width) for q, pos in todo}
+        got = choose(windows, width)
+        for pair in todo:
+            if pair not in chosen or len(got.get(pair, ())) >= len(chosen[pair]):
+                chosen[pair] = got.get(pair, ())
+        if width > range_max:
+            deeper |= {p for p in todo if len(chosen[p]) >= k}
+        if width >= limit:
+            break
+        todo = [p for p in todo if len(chosen[p]) < k]
+        width = min(width * 2, limit)
+    return finish(ctx, pairs, chosen, k, deeper)
+
+
+def window_chooser(p: WindowParams, seed: int,
+                   positive_scores: dict[Pair, float] | None = None) -> Chooser:
+    """``select`` per pair, with ``range_max`` widened by the deeper search."""
+    from dataclasses import replace
+
+    def choose(windows: dict[Pair, Hits], width: int) -> dict[Pair, tuple[str, ...]]:
+        wp = replace(p, range_max=width)
+        return {(q, pos): select(w, wp, pair_rng(seed, q, pos),
+                                 positive_scores.get((q, pos)) if positive_scores else None)
+                for (q, pos), w in windows.items()}
+
+    return choose
+
+
+def mine_from_rankings(ctx: MiningContext, pairs: list[Pair], rank: Ranker, p: WindowParams,
+                       positive_scores: dict[Pair, float] | None = None) -> list[NegativeRow]:
+    """The window samplers (bm25, dense, semi-hard, margin, star): one full row per pair."""
+    p.check()
+    return mine_ranked(ctx, pairs, rank, window_chooser(p, ctx.seed, positive_scores),
+                       p.num_negatives, p.range_max)

@@ -8,15 +8,24 @@ from pathlib import Path
 
 from negbench.harness.errors import NegbenchError, where
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
+from negbench.strategies.engine import (
+    check_num_negatives,
+    pair_rng,
+    random_negatives,
+    record_fill,
+)
 from negbench.strategies.registry import register
 
 
 @dataclass
 class FromFileParams:
     """``path``: JSONL, one object per line with ``query_id``, ``positive_id`` and
-    ``negative_ids`` (corpus ids) and/or ``negative_texts`` (generated texts)."""
+    ``negative_ids`` (corpus ids) and/or ``negative_texts`` (generated texts). Training pairs
+    the file lacks, or with fewer than ``num_negatives`` negatives (ids and texts together), are
+    topped up with random negatives (``fallback_pairs``); longer rows are kept as given."""
 
     path: str = ""
+    num_negatives: int = 1
 
 
 def read_negatives_jsonl(path: Path) -> dict[tuple[str, str], NegativeRow]:
@@ -53,6 +62,7 @@ class FromFileNegatives(Sampler):
     """Negatives pre-generated elsewhere, e.g. by an LLM ("Don't Retrieve, Generate"), validated."""
 
     Params = FromFileParams
+    paper = "e.g. LLM-generated negatives; any external miner"
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         if not self.params.path:
@@ -61,7 +71,20 @@ class FromFileNegatives(Sampler):
         given = read_negatives_jsonl(path)
         ctx.extra["input_file"] = str(path)
         pairs = training_pairs(ctx.train)
-        missing = [p for p in pairs if p not in given]
-        if len(missing) == len(pairs):
+        if not any(p in given for p in pairs):
             raise NegbenchError(f"{path}: no row matches a training pair of the suite")
-        return [given.get(p, NegativeRow(*p, ())) for p in pairs]
+        k = self.params.num_negatives
+        check_num_negatives(k)
+        rows, fill = [], {}
+        for q, pos in pairs:
+            g = given.get((q, pos), NegativeRow(q, pos, ()))
+            have = len(g.negative_ids) + len(g.negative_texts)
+            if have < k:
+                ids = random_negatives(ctx.corpus.ids, ctx.exclude.get(q, set()) | {pos},
+                                       list(g.negative_ids), len(g.negative_ids) + k - have,
+                                       pair_rng(ctx.seed, q, "fallback|" + pos))
+                g = NegativeRow(q, pos, tuple(ids), g.negative_texts)
+                fill[(q, pos)] = "fallback"
+            rows.append(g)
+        record_fill(ctx, fill)
+        return rows

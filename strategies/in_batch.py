@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
+from negbench.strategies.engine import record_fill
 from negbench.strategies.registry import register
 
 
@@ -11,6 +12,8 @@ class InBatch(Sampler):
     """In-batch negatives only (Karpukhin et al. 2020, DPR; MultipleNegativesRankingLoss)."""
 
     uses_negatives = False
+    paper = "Karpukhin et al. 2020, DPR, EMNLP (in-batch negatives); Henderson et al. 2017"
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
+        record_fill(ctx, {})
         return [NegativeRow(q, p, ()) for q, p in training_pairs(ctx.train)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
-from negbench.strategies.engine import pair_rng
+from negbench.strategies.engine import check_num_negatives, finish, pair_rng, random_negatives
 from negbench.strategies.registry import register
 
 
@@ -19,17 +19,14 @@ class RandomNegatives(Sampler):
     """Uniform random corpus documents, never a judged positive (Zhan et al. 2021, Rand Neg)."""
 
     Params = RandomParams
+    paper = "Zhan et al. 2021, STAR paper's Rand Neg baseline, SIGIR"
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
-        ids = ctx.corpus.ids
-        rows = []
-        for q, pos in training_pairs(ctx.train):
-            banned = ctx.exclude.get(q, set()) | {pos}
-            rng = pair_rng(ctx.seed, q, pos)
-            chosen: list[str] = []
-            while len(chosen) < min(self.params.num_negatives, len(ids) - len(banned)):
-                d = ids[int(rng.integers(len(ids)))]
-                if d not in banned and d not in chosen:
-                    chosen.append(d)
-            rows.append(NegativeRow(q, pos, tuple(chosen)))
-        return rows
+        k = self.params.num_negatives
+        check_num_negatives(k)
+        pairs = training_pairs(ctx.train)
+        chosen = {(q, pos): tuple(random_negatives(ctx.corpus.ids,
+                                                   ctx.exclude.get(q, set()) | {pos}, [], k,
+                                                   pair_rng(ctx.seed, q, pos)))
+                  for q, pos in pairs}
+        return finish(ctx, pairs, chosen, k)

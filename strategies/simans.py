@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from negbench.harness.dense_search import Hits
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.dense_candidates import dense_candidates
-from negbench.strategies.engine import pair_rng
+from negbench.strategies.engine import Pair, mine_ranked, pair_rng
 from negbench.strategies.registry import register
 
 
@@ -38,20 +39,26 @@ class SimANSNegatives(Sampler):
     """SimANS (Zhou et al. 2022, EMNLP): sample negatives near the positive's score, not the top."""
 
     Params = SimANSParams
+    paper = "Zhou et al. 2022, SimANS: Simple Ambiguous Negatives Sampling, EMNLP"
+    simplified = "static base-model candidates and cosine scores (the paper re-mines with the "\
+                 "trained retriever); a rescaled to cosine"
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         p = self.params
         cand = dense_candidates(ctx, p.range_max)
-        rows = []
-        for q, pos in cand.pairs:
-            banned = ctx.exclude.get(q, set()) | {pos}
-            hits = [(d, s) for d, s in cand.rankings.get(q, []) if d not in banned][:p.range_max]
-            if not hits:
-                rows.append(NegativeRow(q, pos, ()))
-                continue
-            scores = np.array([s for _, s in hits])
-            probs = simans_weights(scores, cand.positive_scores[(q, pos)], p.a, p.b)
-            k = min(p.num_negatives, len(hits))
-            pick = pair_rng(ctx.seed, q, pos).choice(len(hits), size=k, replace=False, p=probs)
-            rows.append(NegativeRow(q, pos, tuple(hits[i][0] for i in sorted(pick))))
-        return rows
+
+        def choose(windows: dict[Pair, Hits], width: int) -> dict[Pair, tuple[str, ...]]:
+            out = {}
+            for (q, pos), hits in windows.items():
+                if not hits:
+                    out[(q, pos)] = ()
+                    continue
+                probs = simans_weights(np.array([s for _, s in hits]),
+                                       cand.positive_scores[(q, pos)], p.a, p.b)
+                k = min(p.num_negatives, int(np.count_nonzero(probs)))
+                pick = pair_rng(ctx.seed, q, pos).choice(len(hits), size=k, replace=False,
+                                                         p=probs)
+                out[(q, pos)] = tuple(hits[i][0] for i in sorted(pick))
+            return out
+
+        return mine_ranked(ctx, cand.pairs, cand.rank, choose, p.num_negatives, p.range_max)

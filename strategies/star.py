@@ -1,50 +1,55 @@
-"""``star``: STAR's static hard negatives mixed with random negatives (Zhan et al. 2021)."""
+"""``star``: STAR's static top-200 hard negatives plus in-batch random negatives (Zhan et al. 2021)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.dense_candidates import dense_candidates
-from negbench.strategies.engine import pair_rng
+from negbench.strategies.engine import WindowParams, mine_from_rankings
 from negbench.strategies.registry import register
+
+OLD_STAR = "dense[range_max=200]:0.5,random:0.5"
 
 
 @dataclass
 class StarParams:
-    """Each negative is a static hard negative with probability ``hard_ratio``, else random."""
+    """``num_negatives`` hard negatives per pair, uniform over the top ``range_max``
+    non-positives of the base model."""
 
-    hard_ratio: float = 0.5
     range_max: int = 200
     num_negatives: int = 1
 
 
 @register("star")
 class StarNegatives(Sampler):
-    """STAR (Zhan et al. 2021, SIGIR): static top-200 hard negatives of a warm-up/base model,
-    mixed with random negatives to stabilise training."""
+    """STAR (Zhan et al. 2021, SIGIR): every pair gets hard negatives sampled from the static
+    top-200 of the base model; the random negatives are the other in-batch documents, with the
+    query's judged positives masked out of them (``in_batch_mask``, STAR's rel_pair_mask).
+
+    The earlier negbench ``star`` (a coin flip per negative between a top-200 hard negative and
+    a uniform random document) is ``mixture`` with ``components=dense[range_max=200]:0.5,
+    random:0.5``.
+    """
 
     Params = StarParams
+    in_batch_mask = True
+    paper = "Zhan et al. 2021, Optimizing Dense Retrieval Model Training with Hard Negatives "\
+            "(STAR), SIGIR; code jingtaozhan/DRhard"
+    simplified = "the untouched base model stands in for STAR's warm-up model; the "\
+                 "training budget's batch decides how many in-batch random negatives there are"
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Sampler:
+        if "hard_ratio" in values:
+            raise NegbenchError("star has no hard_ratio: its random negatives come in-batch; "
+                                "the old coin flip is --sampler mixture with "
+                                f"components={OLD_STAR}")
+        return super().from_dict(values)
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
-        p = self.params
-        if not 0.0 <= p.hard_ratio <= 1.0:
-            raise NegbenchError(f"star: hard_ratio must be in [0, 1], got {p.hard_ratio}")
+        p = WindowParams(range_max=self.params.range_max, num_negatives=self.params.num_negatives)
         cand = dense_candidates(ctx, p.range_max)
-        ids = ctx.corpus.ids
-        rows = []
-        for q, pos in cand.pairs:
-            banned = ctx.exclude.get(q, set()) | {pos}
-            hard = [d for d, _ in cand.rankings.get(q, []) if d not in banned][:p.range_max]
-            rng = pair_rng(ctx.seed, q, pos)
-            chosen: list[str] = []
-            while len(chosen) < p.num_negatives:
-                if hard and rng.random() < p.hard_ratio:
-                    d = hard[int(rng.integers(len(hard)))]
-                else:
-                    d = ids[int(rng.integers(len(ids)))]
-                if d not in banned and d not in chosen:
-                    chosen.append(d)
-            rows.append(NegativeRow(q, pos, tuple(chosen)))
-        return rows
+        return mine_from_rankings(ctx, cand.pairs, cand.rank, p)

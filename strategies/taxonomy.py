@@ -8,7 +8,7 @@ from pathlib import Path
 
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
-from negbench.strategies.engine import pair_rng
+from negbench.strategies.engine import check_num_negatives, finish, pair_rng
 from negbench.strategies.registry import register
 
 
@@ -16,7 +16,8 @@ from negbench.strategies.registry import register
 class TaxonomyParams:
     """Siblings of the positive (docs sharing a parent). ``parents_file``: TSV ``doc_id<TAB>
     parent_id`` (header optional); empty = the parent map the suite provides (ESCO).
-    ``fallback_random``: pairs whose positive has no sibling get a random negative."""
+    Pairs with fewer siblings than ``num_negatives`` are topped up with random negatives
+    (``fallback_pairs``); ``fallback_random=false`` is refused (every sampler fills every pair)."""
 
     parents_file: str = ""
     num_negatives: int = 1
@@ -51,9 +52,16 @@ class TaxonomyNegatives(Sampler):
     """Taxonomy-aware negatives: siblings under a shared parent (Decorte et al. 2022, ESCO)."""
 
     Params = TaxonomyParams
+    paper = "Decorte et al. 2022, Design of Negative Sampling Strategies for Distantly "\
+            "Supervised Skill Extraction, RecSys in HR workshop"
+    simplified = "siblings sampled uniformly; no other ESCO-specific negative types"
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         p = self.params
+        check_num_negatives(p.num_negatives)
+        if not p.fallback_random:
+            raise NegbenchError("taxonomy: fallback_random=false is no longer supported: every "
+                                "sampler trains on every pair (short pairs get random negatives)")
         if p.parents_file:
             parents = read_parent_map(Path(p.parents_file))
         elif "parent_map" in ctx.extra:
@@ -62,23 +70,16 @@ class TaxonomyNegatives(Sampler):
             raise NegbenchError("taxonomy needs a parent map: the suite provides none, set "
                                 "--param taxonomy.parents_file=FILE.tsv")
         children = siblings_index(parents)
-        ids = ctx.corpus.ids
-        rows, no_sibling = [], 0
-        for q, pos in training_pairs(ctx.train):
+        pairs = training_pairs(ctx.train)
+        chosen, no_sibling = {}, 0
+        for q, pos in pairs:
             banned = ctx.exclude.get(q, set()) | {pos}
             sib = sorted({d for par in parents.get(pos, ()) for d in children[par]} - banned)
             sib = [d for d in sib if d in ctx.corpus.docs]
-            rng = pair_rng(ctx.seed, q, pos)
-            if sib:
-                k = min(p.num_negatives, len(sib))
-                chosen = [sib[i] for i in sorted(rng.choice(len(sib), k, replace=False))]
-            else:
-                no_sibling += 1
-                chosen = []
-                while p.fallback_random and len(chosen) < p.num_negatives:
-                    d = ids[int(rng.integers(len(ids)))]
-                    if d not in banned and d not in chosen:
-                        chosen.append(d)
-            rows.append(NegativeRow(q, pos, tuple(chosen)))
+            no_sibling += not sib
+            k = min(p.num_negatives, len(sib))
+            pick = sorted(pair_rng(ctx.seed, q, pos).choice(len(sib), k, replace=False))
+            chosen[(q, pos)] = tuple(sib[i] for i in pick)
+        rows = finish(ctx, pairs, chosen, p.num_negatives)
         ctx.extra["pairs_without_sibling"] = no_sibling
         return rows
