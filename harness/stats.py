@@ -199,6 +199,15 @@ def _two_way(y: np.ndarray) -> tuple[float, float]:
     return float(seed_means.var(ddof=1)), float((resid ** 2).sum() / ((k - 1) * (n - 1)))
 
 
+def _seed_estimate(y: np.ndarray) -> tuple[float, float, int]:
+    """(variance of one seed's mean score, seed-by-query mean square, df of the first) of a
+    seeds x queries matrix. The first is floored at MS_inter / n: a seed's mean varies at least
+    by its seed-by-query noise, which n queries estimate precisely, while k - 1 df of seed means
+    can come out far too small by chance. The df stay k - 1."""
+    vm, inter = _two_way(y)
+    return max(vm, inter / y.shape[1]), inter, y.shape[0] - 1
+
+
 def _quantiles(alpha: float, power: float, df: float, alternative: str) -> float:
     crit = sps.t.ppf(1 - (alpha / 2 if alternative == "two-sided" else alpha), df)
     return float(crit + sps.t.ppf(power, df))
@@ -228,10 +237,11 @@ def seed_test(a: np.ndarray, b: np.ndarray, random_a: bool = True, random_b: boo
     same column order; seeds are not paired). ``random_x`` False marks a deterministic system
     (zero-shot): no seed variance.
 
-    Var(diff) = Var_q / n + sum_x Var(per-seed means of x) / k_x, where Var_q = variance of the
-    seed-averaged per-query differences minus sum_x MS_inter_x / k_x (the seed-by-query noise,
-    already inside the per-seed means), floored at 0. df by Satterthwaite, so with 3-5 seeds the
-    seed part brings few df. A trained system with one seed borrows the other side's seed
+    Var(diff) = Var_q / n + sum_x V_x / k_x. V_x = sample variance of x's per-seed means
+    (k_x - 1 df), floored at MS_inter_x / n (a seed mean varies at least by its seed-by-query
+    noise). Var_q = variance of the seed-averaged per-query differences minus
+    sum_x MS_inter_x / k_x (that noise is already in V_x), floored at 0. df by Satterthwaite,
+    so with 3-5 seeds the seed part brings few df. A trained system with one seed borrows the other side's seed
     variance; with no seed variance estimable at all the test is the paired t-test on the
     seed-averaged scores (``seed_variance == "none"``)."""
     a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
@@ -244,8 +254,7 @@ def seed_test(a: np.ndarray, b: np.ndarray, random_a: bool = True, random_b: boo
     sides = {"a": (a, random_a), "b": (b, random_b)}
     k = {"a": ka, "b": kb}
     # side -> (variance of its per-seed means, its seed-by-query mean square, df of the first)
-    est = {s: (*_two_way(y), y.shape[0] - 1) for s, (y, rnd) in sides.items()
-           if rnd and y.shape[0] >= 2}
+    est = {s: _seed_estimate(y) for s, (y, rnd) in sides.items() if rnd and y.shape[0] >= 2}
     need = [s for s, (y, rnd) in sides.items() if rnd and y.shape[0] < 2]
     if not est and not need:
         how = "fixed"  # both deterministic: only queries vary
