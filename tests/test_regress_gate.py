@@ -71,3 +71,72 @@ def test_baseline_round_trip_and_config_mismatch(smoke_run, tmp_path):
     proc = _regress("--baseline", mine, "--run", smoke_run[0])
     assert proc.returncode == 2 and "differ in budget" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+RUN = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-standard"
+
+
+def _copy(tmp_path, name: str, files: list[str], edit=None) -> Path:
+    """A results folder with copies of committed SciFact records, optionally edited."""
+    out = tmp_path / name
+    (out / "records").mkdir(parents=True)
+    for f in files:
+        rec = json.loads((RUN / "records" / f).read_text())
+        (out / "records" / f).write_text(json.dumps(edit(rec) if edit else rec))
+    return out
+
+
+def _degrade(rec: dict) -> dict:
+    """Every per-query score x 0.9 (nDCG@10 drops by ~0.066)."""
+    per_query = {m: {q: 0.9 * v for q, v in s.items()} for m, s in rec["per_query"].items()}
+    metrics = {m: sum(s.values()) / len(s) for m, s in per_query.items()}
+    return {**rec, "per_query": per_query, "metrics": metrics}
+
+
+@pytest.fixture()
+def seeds_baseline(tmp_path) -> Path:
+    """A schema-2 baseline of in-batch seeds 13 and 42 (+ zero-shot BM25), real records."""
+    base = _copy(tmp_path, "base", ["in-batch-seed13.json", "in-batch-seed42.json",
+                                    "zeroshot-bm25.json"])
+    path = tmp_path / "baseline.json"
+    assert _regress("--write-baseline", path, "--run", base).returncode == 0
+    doc = json.loads(path.read_text())
+    assert doc["schema"] == 2 and doc["track"] == "full"
+    assert len(doc["systems"]["in-batch"]["per_seed"]["nDCG@10"]) == 2
+    return path
+
+
+def test_another_real_seed_passes_and_a_real_drop_fails(seeds_baseline, tmp_path):
+    """Seed 87 of the same config passes against seeds 13+42; the same seed with every score
+    10% lower fails, judged by the seed-aware test (one fresh seed borrows the baseline's seed
+    variance)."""
+    files = ["in-batch-seed87.json", "zeroshot-bm25.json"]
+    ok = _regress("--baseline", seeds_baseline, "--run", _copy(tmp_path, "ok", files),
+                  "--verbose")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "seed variance borrowed" in ok.stdout and "MDE" in ok.stdout
+
+    def worse(rec):
+        return _degrade(rec) if rec["kind"] == "trained" else rec
+
+    bad = _regress("--baseline", seeds_baseline, "--run", _copy(tmp_path, "bad", files, worse))
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    lines = bad.stdout.splitlines()
+    assert lines and all(ln.startswith("FAIL in-batch ") and "seed-aware" in ln for ln in lines)
+    assert any(ln.startswith("FAIL in-batch nDCG@10:") for ln in lines)
+
+
+def test_regress_refuses_other_tracks_and_mixed_runs(seeds_baseline, tmp_path):
+    def short(rec):
+        return {**rec, "track": "short"} if rec["kind"] == "trained" else rec
+
+    other = _copy(tmp_path, "short", ["in-batch-seed87.json", "zeroshot-bm25.json"], short)
+    proc = _regress("--baseline", seeds_baseline, "--run", other)
+    assert proc.returncode == 2 and "differ in track: 'full' vs 'short'" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    mixed = _copy(tmp_path, "mixed", ["in-batch-seed87.json", "in-batch-seed13.json"])
+    p = mixed / "records" / "in-batch-seed13.json"
+    p.write_text(json.dumps(short(json.loads(p.read_text()))))
+    proc = _regress("--baseline", seeds_baseline, "--run", mixed)
+    assert proc.returncode == 2 and "track differs (full: 1, short: 1 records)" in proc.stderr
+    assert proc.stderr.count("\n") == 1

@@ -9,10 +9,12 @@ import statistics
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from scipy import stats as sps
 
 from negbench.harness.regress import noisy_record
+from negbench.harness.stats import seed_test
 from negbench.harness.trec_files import read_trec_run
 
 
@@ -39,11 +41,13 @@ def test_report_files_tables_and_legend(results, tmp_path):
     proc = _report(results, "--output", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     for name in ("report.md", "report.tex", "report.csv", "report-comparisons.csv",
-                 "report.json", "report-metrics.png", "report-perquery-diff.png"):
+                 "report.json", "report-metrics.png", "report-perquery-diff.png",
+                 "report-forest.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     md = (tmp_path / "report.md").read_text()
     assert md in proc.stdout + "\n"
     assert "paired t-test" in md and "Holm-corrected" in md and "profile `beir`" in md
+    assert "seed-aware t-test" in md and "MDE" in md
     recs = [json.loads(p.read_text()) for p in (results / "records").glob("*seed*.json")]
     has_fn = any(isinstance((r.get("false_negatives") or {}).get(k), (int, float))
                  for r in recs for k in ("judged_share", "ce_above_positive_share"))
@@ -63,12 +67,25 @@ def test_cells_are_seed_means_and_p_values_are_scipys(results, tmp_path):
     assert float(dense["mean"]) == pytest.approx(statistics.mean(vals), abs=1e-12)
     assert float(dense["sd"]) == pytest.approx(statistics.stdev(vals), abs=1e-12)
     assert dense["seeds"] == "13 14" and dense["baseline"] == "in-batch"
-    # the p-value: paired t-test on per-query scores averaged over the two seeds
+    # secondary p: paired t-test on per-query scores averaged over the two seeds
     base = json.loads((results / "records" / "in-batch-seed13.json").read_text())
     qids = sorted(base["per_query"]["nDCG@10"])
     a = [statistics.mean(r["per_query"]["nDCG@10"][q] for r in recs) for q in qids]
     b = [base["per_query"]["nDCG@10"][q] for q in qids]
-    assert float(dense["p"]) == pytest.approx(sps.ttest_rel(a, b).pvalue, abs=1e-9)
+    assert float(dense["p_query"]) == pytest.approx(sps.ttest_rel(a, b).pvalue, abs=1e-9)
+    # primary p: the seed-aware test on the seeds x queries matrices (in-batch has one seed
+    # and borrows dense's seed variance), wider than the query-level test
+    ya = np.array([[r["per_query"]["nDCG@10"][q] for q in qids] for r in recs])
+    st = seed_test(ya, np.array([b]))
+    assert dense["seed_variance"] == st.seed_variance == "borrowed"
+    assert float(dense["p"]) == pytest.approx(st.p, abs=1e-12)
+    assert float(dense["p"]) > float(dense["p_query"])
+    # BM25 (zero-shot) vs in-batch (one seed): no seed variance to estimate -> paired t
+    bm25 = rows[("BM25", "nDCG@10")]
+    zs = json.loads((results / "records" / "zeroshot-bm25.json").read_text())
+    x = [zs["per_query"]["nDCG@10"][q] for q in qids]
+    assert bm25["seed_variance"] == "none"
+    assert float(bm25["p"]) == pytest.approx(sps.ttest_rel(x, b).pvalue, abs=1e-9)
     doc = json.loads((tmp_path / "report.json").read_text())
     assert doc["conventions"]["profile"] == "beir" and doc["correction"]["method"] == "holm"
     fam = [c for c in doc["comparisons"] if c["measure"] == "nDCG@10"]
@@ -113,3 +130,4 @@ def test_mixed_suites_are_one_error_line(results, tmp_path):
     proc = _report(tmp_path, "--no-plots")
     assert proc.returncode == 2
     assert proc.stderr.startswith("negbench: error:") and proc.stderr.count("\n") == 1
+    assert "suite differs" in proc.stderr and "beir/nfcorpus: 1" in proc.stderr
