@@ -31,9 +31,31 @@ def exact_search(query_emb: np.ndarray, doc_emb: np.ndarray, k: int,
     return np.vstack(scores), np.vstack(idx)
 
 
+def torch_exact_search(query_emb: np.ndarray, doc_emb: np.ndarray, k: int, device: str,
+                       block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` by inner product on a torch device (matmul + topk in query blocks), for
+    GPUs where faiss has no GPU build."""
+    import torch
+
+    k = min(k, doc_emb.shape[0])
+    docs = torch.from_numpy(np.ascontiguousarray(doc_emb, dtype=np.float32)).to(device)
+    scores, idx = [], []
+    for start in range(0, query_emb.shape[0], block):
+        q = torch.from_numpy(np.ascontiguousarray(query_emb[start:start + block],
+                                                  dtype=np.float32)).to(device)
+        s, i = torch.topk(q @ docs.T, k, dim=1)
+        scores.append(s.cpu().numpy())
+        idx.append(i.cpu().numpy())
+    if not scores:
+        return np.zeros((0, k), np.float32), np.zeros((0, k), np.int64)
+    return np.vstack(scores), np.vstack(idx)
+
+
 def search_run(qids: list[str], query_emb: np.ndarray, doc_ids: list[str], doc_emb: np.ndarray,
-               k: int) -> dict[str, Hits]:
-    """A run: for each query id, its top-``k`` (doc id, score) hits in trec_eval order."""
-    scores, idx = exact_search(query_emb, doc_emb, k)
+               k: int, device: str = "cpu") -> dict[str, Hits]:
+    """A run: for each query id, its top-``k`` (doc id, score) hits in trec_eval order. Exact
+    search with faiss on the CPU, with torch on an accelerator."""
+    scores, idx = (exact_search(query_emb, doc_emb, k) if device == "cpu"
+                   else torch_exact_search(query_emb, doc_emb, k, device))
     return {q: sort_hits([(doc_ids[j], float(s)) for s, j in zip(scores[r], idx[r]) if j >= 0])
             for r, q in enumerate(qids)}

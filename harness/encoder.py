@@ -71,17 +71,23 @@ class CachedEncoder:
         self.fingerprint = inner.fingerprint
         self.cache_dir = Path(cache_dir) / "embeddings"
         self.calls = 0  # encodings actually computed (cache misses)
+        self.calls_by_kind: dict[str, int] = {"query": 0, "doc": 0}
+
+    def path(self, texts: list[str], kind: Kind, max_length: int) -> Path:
+        """Where the encoding of ``texts`` is (or will be) cached."""
+        return self.cache_dir / f"{self.key(texts, kind, max_length)}.npy"
 
     def key(self, texts: list[str], kind: Kind, max_length: int) -> str:
         raw = f"{self.fingerprint}|{kind}|{max_length}|{texts_fingerprint(texts)}"
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
     def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray:
-        path = self.cache_dir / f"{self.key(texts, kind, max_length)}.npy"
+        path = self.path(texts, kind, max_length)
         if path.exists():
             return np.load(path, allow_pickle=False)
         emb = self.inner.encode(texts, kind, max_length)
         self.calls += 1
+        self.calls_by_kind[kind] += 1
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
         with os.fdopen(fd, "wb") as fh:

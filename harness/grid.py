@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from negbench.harness.budget import Budget
+from negbench.harness.errors import NegbenchError
 from negbench.harness.records import read_records, write_text_atomic
 from negbench.harness.runner import RunConfig, execute_run, is_done, zero_shot_bm25, zero_shot_model
 from negbench.harness.table import results_table
@@ -18,10 +20,12 @@ from negbench.harness.workspace import Workspace
 from negbench.strategies.registry import get_sampler
 
 
-def _zero_shot_current(path: Path, budget: Budget, model: str | None) -> bool:
+def _zero_shot_current(path: Path, budget: Budget, model: str | None, suite: str) -> bool:
     if not path.exists():
         return False
     rec = json.loads(path.read_text())
+    if rec.get("suite") != suite:
+        return False
     if model is not None and rec.get("model") != model:
         return False
     return all(rec["budget"].get(k) == v for k, v in budget.to_dict().items()
@@ -37,26 +41,59 @@ def remove_stale_temp_files(out: Path) -> list[Path]:
     return stale
 
 
+@dataclass(frozen=True)
+class TrainingSetup:
+    """How a grid trains, beyond the budget: track, precision, in-batch mask (``auto`` = the
+    sampler's default: on for ``star``)."""
+
+    track: str = "query-side"
+    precision: str = "fp32"
+    in_batch_mask: str = "auto"
+
+    def mask_for(self, sampler: str) -> bool:
+        if self.in_batch_mask == "auto":
+            return bool(getattr(get_sampler(sampler), "in_batch_mask", False))
+        return self.in_batch_mask == "on"
+
+
+def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int],
+                 budget: Budget, setup: TrainingSetup) -> list[RunConfig]:
+    """The grid's run configs, seed-major (an interrupted grid has every sampler at the first
+    seed(s)); parameters are validated against the budget before anything runs."""
+    resolved = []
+    for name, params in samplers:
+        p = get_sampler(name).from_dict(params).params_dict()
+        n = p.get("num_negatives")
+        if isinstance(n, int) and n > budget.negatives_per_example:
+            raise NegbenchError(f"sampler {name!r}: num_negatives={n} but budget "
+                                f"{budget.name!r} trains with {budget.negatives_per_example} "
+                                "negative(s) per pair; lower it or use a budget with more")
+        resolved.append((name, p))
+    trust = getattr(ws, "trust_remote_code", False)
+    return [RunConfig(ws.suite.name, name, params, seed, budget, ws.model_name, trust,
+                      setup.track, setup.precision, setup.mask_for(name))
+            for seed in seeds for name, params in resolved]
+
+
 def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], budget: Budget,
-             out: Path, zero_shot: bool = True, log=sys.stderr, keep_models: bool = False) -> str:
+             out: Path, zero_shot: bool = True, log=sys.stderr, keep_models: bool = False,
+             setup: TrainingSetup | None = None) -> str:
     """Run every (sampler, seed) not yet finished, then write ``table.md``; returns the table.
 
     ``keep_models`` keeps each newly trained model in ``<out>/models/<sampler>-seed<seed>``."""
     out = Path(out)  # created by the first file written: a run failing early leaves nothing
+    setup = setup or TrainingSetup(track=budget.track)
+    configs = grid_configs(ws, samplers, seeds, budget, setup)
     remove_stale_temp_files(out)
     if zero_shot:
-        if not _zero_shot_current(out / "records" / "zeroshot-bm25.json", budget, None):
+        if not _zero_shot_current(out / "records" / "zeroshot-bm25.json", budget, None,
+                                  ws.suite.name):
             print("[negbench] zero-shot BM25", file=log)
             zero_shot_bm25(ws, budget, out)
-        if not _zero_shot_current(out / "records" / "zeroshot-model.json", budget, ws.model_name):
+        if not _zero_shot_current(out / "records" / "zeroshot-model.json", budget, ws.model_name,
+                                  ws.suite.name):
             print(f"[negbench] zero-shot {ws.model_name}", file=log)
             zero_shot_model(ws, budget, out)
-    resolved = [(name, get_sampler(name).from_dict(params).params_dict())
-                for name, params in samplers]
-    trust = getattr(ws, "trust_remote_code", False)
-    # seed-major order: an interrupted grid has every sampler at the first seed(s)
-    configs = [RunConfig(ws.suite.name, name, params, seed, budget, ws.model_name, trust)
-               for seed in seeds for name, params in resolved]
     todo = [c for c in configs if not is_done(c, out)]
     if len(todo) < len(configs):
         print(f"[negbench] {len(configs) - len(todo)} of {len(configs)} runs already finished; "

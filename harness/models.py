@@ -30,11 +30,12 @@ def resolve_model(name: str) -> Path:
     )
 
 
-def load_model(name: str, max_seq_length: int | None = None, trust_remote_code: bool = False):
-    """Load a SentenceTransformer on CPU from a local folder."""
+def load_model(name: str, max_seq_length: int | None = None, trust_remote_code: bool = False,
+               device: str = "cpu"):
+    """Load a SentenceTransformer from a local folder onto ``device`` (see ``harness.device``)."""
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(resolve_model(name)), device="cpu",
+    model = SentenceTransformer(str(resolve_model(name)), device=device,
                                 trust_remote_code=trust_remote_code, local_files_only=True)
     if max_seq_length:
         model.max_seq_length = max_seq_length

@@ -18,13 +18,14 @@ from negbench.suites.loading import SuiteData, load_suite_data
 class Workspace:
     def __init__(self, suite: Suite, data_root: Path | None = None, cache_dir: Path | None = None,
                  model: str | None = None, progress: bool = True,
-                 trust_remote_code: bool = False) -> None:
+                 trust_remote_code: bool = False, device: str = "cpu") -> None:
         self.suite = suite
         self.data_root = data_root
         self.cache_dir = cache_root(cache_dir)
         self.model_name = model or suite.model
         self.progress = progress
         self.trust_remote_code = trust_remote_code
+        self.device = device  # a resolved torch device string (see harness.device)
         self._teachers: dict[int, object] = {}
 
     @cached_property
@@ -36,11 +37,20 @@ class Workspace:
         from negbench.harness.models import load_model
 
         return self.encoder_for(load_model(self.model_name,
-                                           trust_remote_code=self.trust_remote_code))
+                                           trust_remote_code=self.trust_remote_code,
+                                           device=self.device))
 
     def encoder_for(self, model) -> CachedEncoder:
-        return CachedEncoder(SentenceTransformerEncoder(model, progress=self.progress),
+        batch = 64 if self.device == "cpu" else 256
+        return CachedEncoder(SentenceTransformerEncoder(model, batch_size=batch,
+                                                        progress=self.progress),
                              self.cache_dir)
+
+    def device_info(self, precision: str = "fp32"):
+        """Where this workspace computes, for records."""
+        from negbench.harness.device import device_info
+
+        return device_info(self.device, precision)
 
     def teacher(self, budget):
         """The cross-fitted cross-encoder teacher for false-negative accounting (None when

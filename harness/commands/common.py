@@ -27,3 +27,16 @@ def add_cache_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=None,
                         help="embedding/index cache (default: $NEGBENCH_CACHE or "
                              "~/.cache/negbench)")
+
+
+def add_device(parser: argparse.ArgumentParser, precision: bool = False) -> None:
+    """``--device`` (and ``--precision`` for commands that train)."""
+    parser.add_argument("--device", default="auto",
+                        help="where to encode/train/search: auto (CUDA when torch sees a GPU, "
+                             "else MPS, else CPU), cpu, cuda, cuda:N or mps (default: auto)")
+    if precision:
+        parser.add_argument("--precision", default="auto",
+                            choices=["auto", "fp32", "bf16", "fp16"],
+                            help="training precision: auto = bf16 autocast on CUDA (fp16 where "
+                                 "bf16 is unsupported), fp32 elsewhere; part of the config "
+                                 "hash (default: auto)")

@@ -8,7 +8,13 @@ import os
 import sys
 from pathlib import Path
 
-from negbench.harness.commands.common import add_cache_dir, add_data_root, csv_list, seed_list
+from negbench.harness.commands.common import (
+    add_cache_dir,
+    add_data_root,
+    add_device,
+    csv_list,
+    seed_list,
+)
 from negbench.harness.errors import NegbenchError
 
 
@@ -27,8 +33,9 @@ def sampler_params(items: list[str], samplers: list[str]) -> dict[str, dict]:
 
 
 def cmd_run(args) -> int:
-    from negbench.harness.budget import get_budget
-    from negbench.harness.grid import run_grid
+    from negbench.harness.budget import TRACKS, get_budget
+    from negbench.harness.device import resolve_device, resolve_precision
+    from negbench.harness.grid import TrainingSetup, grid_configs, run_grid
     from negbench.harness.models import resolve_model
     from negbench.harness.paths import data_root
     from negbench.harness.workspace import Workspace
@@ -48,18 +55,26 @@ def cmd_run(args) -> int:
     if args.steps is not None:
         if args.steps < 1:
             raise NegbenchError(f"--steps must be >= 1, got {args.steps}")
-        budget = dataclasses.replace(budget, steps=args.steps)
+        budget = dataclasses.replace(budget, steps=args.steps, epochs=None)
+    track = args.track or budget.track
+    if track not in TRACKS:
+        raise NegbenchError(f"--track {track!r}: expected one of {', '.join(TRACKS)}")
+    device = resolve_device(args.device)
+    setup = TrainingSetup(track, resolve_precision(args.precision, device), args.in_batch_mask)
     seeds = args.seeds or list(budget.seeds)
+    if len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
+        raise NegbenchError(f"--seeds {seeds}: seeds must be distinct integers in 0..2^32-1")
     root = data_root(args.data_root) if suite.staged else None
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
-                   trust_remote_code=args.trust_remote_code)
+                   trust_remote_code=args.trust_remote_code, device=device)
     # validate every input before anything is written to --output
     resolve_model(ws.model_name)
+    grid_configs(ws, [(s, params[s]) for s in samplers], seeds, budget, setup)
     ws.data  # noqa: B018 - loads and checks corpus, queries and qrels
     quiet_log = open(os.devnull, "w") if args.quiet else sys.stderr  # noqa: SIM115
     table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, Path(args.output),
                      zero_shot=not args.no_zero_shot, log=quiet_log,
-                     keep_models=args.keep_models)
+                     keep_models=args.keep_models, setup=setup)
     print(table)
     print(f"records, runs and negatives written to {args.output}", file=sys.stderr)
     return 0
@@ -79,13 +94,24 @@ def register(sub) -> None:
     r.add_argument("--seeds", type=seed_list, default=None,
                    help="comma list of integer seeds (default: the budget's seeds)")
     r.add_argument("--budget", default="smoke",
-                   help="named budget: smoke, standard or paper (default: smoke)")
+                   help="named budget: smoke (CI, 3 steps), standard (10 epochs, 5 seeds, "
+                        "converges) or paper (GPU) (default: smoke)")
+    r.add_argument("--track", default=None, choices=["query-side", "full"],
+                   help="query-side: document tower frozen, corpus encoded once, only the "
+                        "query tower trains (CPU-feasible, ADORE's setting); full: the whole "
+                        "model is fine-tuned and the corpus re-encoded (GPU) (default: the "
+                        "budget's track, query-side for smoke and standard)")
+    r.add_argument("--in-batch-mask", default="auto", choices=["auto", "on", "off"],
+                   help="mask other rows' documents judged relevant to a query out of its "
+                        "in-batch negatives (STAR's rel_pair_mask); auto = the sampler's "
+                        "default, on for star (default: auto)")
     r.add_argument("--output", required=True,
                    help="folder for records/, runs/, negatives/ and table.md")
     r.add_argument("--param", action="append", default=[], metavar="SAMPLER.NAME=VALUE",
                    help="set a sampler parameter, e.g. dense.range_min=10 (repeatable)")
     r.add_argument("--model", default=None,
                    help="base model name or local folder (default: the suite's model)")
+    add_device(r, precision=True)
     add_data_root(r)
     add_cache_dir(r)
     r.add_argument("--collection", default=None,

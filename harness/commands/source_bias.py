@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from negbench.harness.commands.common import add_cache_dir, add_data_root
+from negbench.harness.commands.common import add_cache_dir, add_data_root, add_device
 from negbench.harness.errors import NegbenchError
 
 TABLE_COLUMNS = ("rewrite_preference_rate", "nDCG@10_human_index", "delta_nDCG@10",
@@ -47,11 +47,15 @@ def cmd_source_bias(args) -> int:
     folder = Path(args.models_from) if args.models_from else None
     trained = kept_models(folder) if folder else []
     root = data_root(args.data_root)
-    ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet)
+    from negbench.harness.device import resolve_device
+
+    ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
+                   device=resolve_device(args.device))
     rewrites = load_rewrites(root, ws.data.corpus)
     results = []
     for path in [None, *trained]:  # None = the base model; trained ones load one at a time
-        encoder = ws.base_encoder if path is None else ws.encoder_for(load_model(str(path)))
+        encoder = ws.base_encoder if path is None else ws.encoder_for(
+            load_model(str(path), device=ws.device))
         results.append({"label": ws.model_name if path is None else path.name,
                         "suite": suite.name, "split": suite.test,
                         "model": ws.model_name if path is None else str(path),
@@ -88,6 +92,7 @@ def register(sub) -> None:
     s.add_argument("--max-length", type=int, default=256, help="max_seq_length (default 256)")
     s.add_argument("--output", default=None,
                    help="also write the JSON result here (single-model mode)")
+    add_device(s)
     add_data_root(s)
     add_cache_dir(s)
     s.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from negbench.harness.commands.common import add_cache_dir, add_data_root, csv_list
+from negbench.harness.commands.common import add_cache_dir, add_data_root, add_device, csv_list
 from negbench.harness.errors import NegbenchError
 
 SYSTEMS = ("bm25", "model")
@@ -13,6 +13,7 @@ SYSTEMS = ("bm25", "model")
 
 def cmd_zero_shot(args) -> int:
     from negbench.harness.budget import get_budget
+    from negbench.harness.device import resolve_device
     from negbench.harness.paths import data_root
     from negbench.harness.records import read_records, write_text_atomic
     from negbench.harness.runner import zero_shot_bm25, zero_shot_model
@@ -27,7 +28,8 @@ def cmd_zero_shot(args) -> int:
     suite = get_suite(args.suite)
     budget = get_budget(args.budget, suite.budgets.get(args.budget))
     root = data_root(args.data_root) if suite.staged else None
-    ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet)
+    ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
+                   device=resolve_device(args.device))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     if "bm25" in systems:
@@ -60,6 +62,7 @@ def register(sub) -> None:
                    help="comma list of bm25, model (default: both)")
     z.add_argument("--model", default=None,
                    help="base model name or local folder (default: the suite's model)")
+    add_device(z)
     add_data_root(z)
     add_cache_dir(z)
     z.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -1,0 +1,131 @@
+"""The stage executor: runs a track's stages in order, reusing the finished prefix.
+
+A stage is a small function with declared outputs: ``run(state)`` does the work and returns
+``(paths, facts)``; ``restore(state, entry)`` puts a finished stage's outputs back into the
+state on resume. The executor times each stage and records it in the per-run manifest
+(``<out>/work/<key>/manifest.json``); a stage counts as done only when its entry carries the
+run's config hash and its output files still hash to what was recorded, and redoing a stage
+invalidates every later one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from negbench.harness.negatives import sha256_file
+from negbench.harness.records import write_json_atomic
+
+CRASH_ENV = "NEGBENCH_CRASH_AFTER"  # fault injection for the resume tests: a stage name
+
+
+class InjectedCrash(RuntimeError):
+    """Raised after a stage is recorded when ``$NEGBENCH_CRASH_AFTER`` names that stage."""
+
+
+def sha256_tree(folder: Path) -> str:
+    """sha256 over the relative paths and bytes of every file under ``folder``."""
+    h = hashlib.sha256()
+    for p in sorted(q for q in Path(folder).rglob("*") if q.is_file()):
+        h.update(str(p.relative_to(folder)).encode())
+        h.update(b"\0")
+        h.update(sha256_file(p).encode())
+    return h.hexdigest()
+
+
+def sha256_path(p: Path) -> str:
+    return sha256_tree(p) if Path(p).is_dir() else sha256_file(p)
+
+
+class Manifest:
+    """Per-run stage ledger: stage -> output paths (relative to ``out`` when inside it), their
+    sha256, the config hash and the stage's facts (seconds, counts)."""
+
+    def __init__(self, out: Path, key: str, config_hash: str, order: list[str]) -> None:
+        self.out = Path(out)
+        self.path = self.out / "work" / key / "manifest.json"
+        self.config_hash = config_hash
+        self.order = order
+        self.stages: dict[str, dict] = {}
+        if self.path.exists():
+            try:
+                raw = json.loads(self.path.read_text())
+            except (json.JSONDecodeError, OSError):
+                raw = {}
+            if raw.get("config_hash") == config_hash:
+                self.stages = dict(raw.get("stages", {}))
+
+    def resolve(self, rel: str) -> Path:
+        p = Path(rel)
+        return p if p.is_absolute() else self.out / p
+
+    def done(self, stage: str) -> dict | None:
+        """The stage's entry if it finished under this config and its outputs are intact."""
+        entry = self.stages.get(stage)
+        if not entry or entry.get("config_hash") != self.config_hash:
+            return None
+        for rel, sha in zip(entry["path"], entry["sha256"]):
+            p = self.resolve(rel)
+            if not p.exists() or sha256_path(p) != sha:
+                return None
+        return entry
+
+    def mark(self, stage: str, paths: list[Path], **facts) -> None:
+        """Record ``stage`` as finished (atomically) and drop every later stage."""
+        for s in self.order[self.order.index(stage) + 1:]:
+            self.stages.pop(s, None)
+        rels = [str(Path(p).relative_to(self.out)) if Path(p).is_relative_to(self.out)
+                else str(p) for p in paths]
+        self.stages[stage] = {"path": rels, "sha256": [sha256_path(Path(p)) for p in paths],
+                              "config_hash": self.config_hash, **facts}
+        write_json_atomic({"config_hash": self.config_hash, "stages": self.stages}, self.path)
+        if os.environ.get(CRASH_ENV) == stage:
+            raise InjectedCrash(f"{CRASH_ENV}={stage}: stopping right after the {stage} stage")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a run. ``run`` returns ``(output paths, JSON facts)``; ``restore`` reloads
+    them from a finished manifest entry."""
+
+    name: str
+    run: Callable[[Any], tuple[list[Path], dict]]
+    restore: Callable[[Any, dict], None]
+
+
+@dataclass
+class StageLog:
+    """Seconds per stage and which stages were reused from an interrupted run."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    reused: list[str] = field(default_factory=list)
+
+
+def run_stages(stages: list[Stage], state: Any, manifest: Manifest, label: str,
+               log: StageLog) -> StageLog:
+    """Run ``stages`` in order, filling ``log``; the finished prefix recorded in ``manifest``
+    is restored instead of redone."""
+    reusing = True
+    for stage in stages:
+        entry = manifest.done(stage.name) if reusing else None
+        if entry is not None:
+            stage.restore(state, entry)
+            log.seconds[stage.name] = entry.get("seconds", 0.0)
+            log.reused.append(stage.name)
+            continue
+        if reusing and log.reused:
+            print(f"[negbench] {label}: resuming, reusing finished stage(s) "
+                  f"{', '.join(log.reused)}", file=sys.stderr)
+        reusing = False
+        t0 = time.perf_counter()
+        paths, facts = stage.run(state)
+        log.seconds[stage.name] = round(time.perf_counter() - t0, 3)
+        manifest.mark(stage.name, paths, seconds=log.seconds[stage.name], facts=facts)
+    return log

@@ -1,0 +1,1 @@
+"""Training tracks: ``full`` (sentence-transformers Trainer) and ``query-side`` (frozen corpus)."""

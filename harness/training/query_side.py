@@ -1,0 +1,159 @@
+"""``query-side`` track: train only the query tower against fixed, cached document vectors.
+
+ADORE's setting (Zhan et al. 2021): the document tower is the frozen base model, the corpus is
+encoded once (and shared by every run of a grid); each step encodes only the batch's queries
+and scores them against the cached vectors of the batch's positives and negatives (MNRL over
+all documents of the batch). The optimiser, schedule and clipping are the Hugging Face
+Trainer's defaults (AdamW, weight decay 0.01, linear warmup/decay, max grad norm 1.0), so the
+two tracks differ only in what is trained. Queries are tokenized once; each batch is padded to
+its longest query.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from negbench.harness.budget import Budget
+from negbench.harness.training.loss import in_batch_mask, mnrl_loss
+from negbench.harness.training.pairs import TrainingPairs
+
+StepHook = Callable[[int, int], None]  # (step, total steps) after each optimizer step
+
+
+def duplicate_free_batches(pairs: TrainingPairs, batch_size: int, rng: np.random.Generator
+                           ) -> Iterator[list[int]]:
+    """One epoch of batches, lazily (the last partial one dropped), in which no query and no
+    document repeats, as sentence-transformers' ``NoDuplicatesBatchSampler`` builds them: rows
+    that clash with the batch being filled wait for the next one."""
+    order = iter(int(i) for i in rng.permutation(len(pairs)))
+    pending: list[int] = []
+
+    def keys(r: int) -> set:
+        return {("q", pairs.query_ids[r])} | {("d", c[r]) for c in pairs.doc_ids if c[r]}
+
+    while True:
+        batch, seen, waiting = [], set(), []
+        for r in pending:
+            k = keys(r)
+            if len(batch) < batch_size and not k & seen:
+                batch.append(r)
+                seen |= k
+            else:
+                waiting.append(r)
+        for r in order:
+            k = keys(r)
+            if k & seen:
+                waiting.append(r)
+                continue
+            batch.append(r)
+            seen |= k
+            if len(batch) == batch_size:
+                break
+        pending = waiting
+        if len(batch) < batch_size:
+            return
+        yield batch
+
+
+def set_cpu_threads() -> int:
+    """Use every core this process may run on (torch's default can be fewer)."""
+    import torch
+
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    torch.set_num_threads(max(1, n or 1))
+    return torch.get_num_threads()
+
+
+def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
+                     doc_row: dict[str, int], extra_vectors: dict[str, np.ndarray],
+                     budget: Budget, seed: int, device: str, precision: str, mask: bool,
+                     hooks: Sequence[StepHook] = (), progress: bool = True) -> int:
+    """Train ``model`` (the query tower) in place; returns the number of optimizer steps.
+
+    ``doc_vectors[doc_row[d]]`` is document ``d``'s frozen vector; ``extra_vectors[text]`` the
+    frozen vector of a generated negative text (no corpus id)."""
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    if device == "cpu":
+        set_cpu_threads()
+    dev = torch.device(device)
+    steps = budget.num_steps(len(pairs))
+    docs = torch.from_numpy(np.ascontiguousarray(doc_vectors, dtype=np.float32)).to(dev)
+    extra = {t: torch.from_numpy(v).to(dev) for t, v in extra_vectors.items()}
+    tok = model.tokenizer
+    encoded = tok(pairs.query_texts, truncation=True, max_length=budget.query_max_length,
+                  add_special_tokens=True)["input_ids"]
+    columns = [(pairs.doc_ids[c], pairs.negative_texts[c - 1] if c else pairs.positive_texts)
+               for c in range(len(pairs.doc_ids))]
+
+    def column_vectors(ids, texts, rows) -> torch.Tensor:
+        idx = [doc_row[ids[r]] if ids[r] is not None else -1 for r in rows]
+        if -1 not in idx:
+            return docs[torch.tensor(idx, device=dev)]
+        return torch.stack([docs[i] if i >= 0 else extra[texts[r]] for i, r in zip(idx, rows)])
+
+    model.to(dev)
+    model.train()
+    decay = [p for n, p in model.named_parameters() if not any(
+        k in n for k in ("bias", "LayerNorm.weight", "layer_norm.weight"))]
+    no_decay = [p for n, p in model.named_parameters() if any(
+        k in n for k in ("bias", "LayerNorm.weight", "layer_norm.weight"))]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=budget.learning_rate, foreach=True)
+    sched = get_linear_schedule_with_warmup(opt, int(np.ceil(budget.warmup_ratio * steps)), steps)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16"
+                               else torch.float16)
+                if precision in ("bf16", "fp16") else None)
+    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+    rng = np.random.default_rng(seed)
+    step, bar = 0, tqdm(total=steps, desc="train (query-side)", unit="step",
+                        disable=not progress)
+    while step < steps:
+        before = step
+        for rows in duplicate_free_batches(pairs, budget.batch_size, rng):
+            if step >= steps:
+                break
+            batch = tok.pad({"input_ids": [encoded[r] for r in rows]}, return_tensors="pt")
+            features = {k: v.to(dev) for k, v in batch.items()}
+            doc_cols = [column_vectors(ids, texts, rows) for ids, texts in columns]
+            m = (in_batch_mask([pairs.query_ids[r] for r in rows],
+                               [[ids[r] for r in rows] for ids, _ in columns],
+                               pairs.relevant, dev) if mask else None)
+            if autocast is not None:
+                with autocast:
+                    q = model(features)["sentence_embedding"]
+            else:
+                q = model(features)["sentence_embedding"]
+            loss = mnrl_loss(q.float(), doc_cols, m)
+            opt.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+            sched.step()
+            step += 1
+            bar.update(1)
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+            for hook in hooks:
+                hook(step, steps)
+        if step == before:
+            from negbench.harness.errors import NegbenchError
+
+            raise NegbenchError(f"{len(pairs)} training pairs cannot fill one batch of "
+                                f"{budget.batch_size} without repeating a query or document")
+    bar.close()
+    model.eval()
+    return steps
