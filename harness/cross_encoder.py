@@ -76,7 +76,8 @@ def training_rows(corpus: Corpus, split: Split, exclude: dict[str, set[str]], ra
                   seed: int, fold: int = 0, folds: int = 1) -> dict[str, list]:
     """The teacher's examples for ``fold``: pairs whose query is in another fold (all pairs when
     ``folds`` = 1), each positive (label 1) with one negative per ranker's top
-    ``TEACHER_WINDOW`` plus one random document (label 0). ``query_id`` names each row's query."""
+    ``TEACHER_WINDOW`` plus one random document (label 0). ``query_id``, ``doc_id`` and
+    ``source`` (positive, bm25, dense, random) describe each row; they are not trained on."""
     rng = np.random.default_rng(seed)
     pairs = [(q, p) for q, ps in sorted(split.positives().items()) for p in ps]
     if len(pairs) > MAX_TRAIN_PAIRS:  # e.g. ESCO's 99k distant pairs
@@ -88,23 +89,28 @@ def training_rows(corpus: Corpus, split: Split, exclude: dict[str, set[str]], ra
             pos.setdefault(q, []).append(p)
     queries = {q: split.queries[q] for q in pos}
     depth = TEACHER_WINDOW + max((len(v) for v in exclude.values()), default=0) + 1
-    ranked = [r.search(queries, k=depth) for _, r in sorted(rankers.items()) if r is not None]
-    cols: dict[str, list] = {"query": [], "doc": [], "label": [], "query_id": []}
+    used = [(n, r) for n, r in sorted(rankers.items()) if r is not None]
+    ranked = [r.search(queries, k=depth) for _, r in used]
+    cols: dict[str, list] = {"query": [], "doc": [], "label": [], "query_id": [], "doc_id": [],
+                             "source": []}
     for q, docs in sorted(pos.items()):
         banned = exclude.get(q, set()) | set(docs)
         tops = [[d for d, _ in rk.get(q, []) if d not in banned][:TEACHER_WINDOW]
                 for rk in ranked]
         for p in docs:
-            negs = [top[int(rng.integers(len(top)))] for top in tops if top]
+            negs = [(top[int(rng.integers(len(top)))], name)
+                    for top, (name, _) in zip(tops, used) if top]
             while len(negs) < len(tops) + 1:
                 d = corpus.ids[int(rng.integers(len(corpus)))]
                 if d not in banned:
-                    negs.append(d)
-            for d, label in [(p, 1.0)] + [(n, 0.0) for n in negs]:
+                    negs.append((d, "random"))
+            for (d, source), label in [((p, "positive"), 1.0)] + [(n, 0.0) for n in negs]:
                 cols["query"].append(split.queries[q])
                 cols["doc"].append(corpus.docs[d].text)
                 cols["label"].append(label)
                 cols["query_id"].append(q)
+                cols["doc_id"].append(d)
+                cols["source"].append(source)
     return cols
 
 
@@ -131,6 +137,7 @@ def train_cross_encoder(spec: CrossEncoderSpec, corpus: Corpus, split: Split,
                          device=device, local_files_only=True)
     cols = training_rows(corpus, split, exclude, rankers, spec.seed + fold, fold, spec.folds)
     trained_on = sorted(set(cols.pop("query_id")))
+    del cols["doc_id"], cols["source"]
     if spec.steps > 0:
         args = CrossEncoderTrainingArguments(
             output_dir=str(out) + ".work", max_steps=spec.steps,
@@ -236,8 +243,9 @@ def teacher(spec: CrossEncoderSpec, corpus: Corpus, split: Split, exclude, bm25,
                                   spec.device)
     rankers = {"bm25": bm25, "dense": dense}
     kinds = "BM25 top-30, dense top-30 and random" if dense is not None else "BM25 top-30 and random"
-    desc = (f"trained in the harness from {spec.base}, cross-fitted over {spec.folds} query "
-            f"folds (each pair scored by the teacher that never saw its query): "
+    fit = (f"cross-fitted over {spec.folds} query folds (each pair scored by the teacher "
+           "that never saw its query)" if spec.folds > 1 else "on all train pairs (no folds)")
+    desc = (f"trained in the harness from {spec.base}, {fit}: "
             f"{spec.steps} steps x batch {spec.batch_size} per fold, lr {spec.learning_rate}, "
             f"max_length {spec.max_length}; label 0: {kinds} docs in equal parts")
     scorers = [CrossEncoderScorer(train_cross_encoder(spec, corpus, split, exclude, rankers,

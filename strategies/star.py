@@ -25,9 +25,12 @@ class StarParams:
 
 @register("star")
 class StarNegatives(Sampler):
-    """STAR (Zhan et al. 2021, SIGIR): every pair gets hard negatives sampled from the static
-    top-200 of the base model; the random negatives are the other in-batch documents, with the
-    query's judged positives masked out of them (``in_batch_mask``, STAR's rel_pair_mask).
+    """STAR (Zhan et al. 2021, SIGIR): static top-200 hard negatives for every pair; the
+    random negatives come in-batch.
+
+    Every pair gets ``num_negatives`` hard negatives sampled uniformly from the static top-200
+    of the base model; the random negatives are the other in-batch documents, with the query's
+    judged positives masked out of them (``in_batch_mask``, STAR's rel_pair_mask).
 
     The earlier negbench ``star`` (a coin flip per negative between a top-200 hard negative and
     a uniform random document) is ``mixture`` with ``components=dense[range_max=200]:0.5,

@@ -11,13 +11,13 @@ import json
 import numpy as np
 import pytest
 
-from negbench.harness.cross_encoder import CrossEncoderSpec, teacher
+from negbench.harness.cross_encoder import teacher
 from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
 from negbench.harness.errors import NegbenchError
 from negbench.harness.false_negatives import false_negative_report
 from negbench.harness.negatives import check_negatives, write_negatives
 from negbench.strategies.base import MiningContext, training_pairs
-from negbench.strategies.dense_candidates import dense_candidates
+from negbench.strategies.dense_candidates import DenseRanker, dense_candidates
 from negbench.strategies.registry import available, get_sampler
 
 MAXLEN = 64
@@ -88,20 +88,25 @@ def test_simans_concentrates_near_the_positive_score(ctx_factory, candidates, sc
 
 
 def test_margin_drops_candidates_close_to_the_positive(ctx_factory, candidates, scifact):
-    rows = get_sampler("margin").from_dict({"relative_margin": "0.05"}).mine(ctx_factory())
+    ctx = ctx_factory()
+    rows = get_sampler("margin").from_dict({"relative_margin": "0.05"}).mine(ctx)
     dense_rows = get_sampler("dense").from_dict({"sampling": "top"}).mine(ctx_factory())
+    low = candidates.lowest_positive_scores()
     dropped = 0
     for r, plain in zip(rows, dense_rows):
+        if ctx.extra["_pair_fill"].get((r.query_id, r.positive_id)) == "fallback":
+            continue
         hits = dict(nonpos_ranked(candidates, r.query_id, scifact.exclude))
-        pos = candidates.positive_scores[(r.query_id, r.positive_id)]
+        pos = low[(r.query_id, r.positive_id)]
         assert all(hits[d] <= pos * 0.95 for d in r.negative_ids)
         dropped += any(hits[d] > pos * 0.95 for d in plain.negative_ids)
     assert dropped > 0  # the filter really had something to remove on this data
 
 
 @pytest.mark.parametrize("ratio, low, high", [(1.0, 1.0, 1.0), (0.5, 0.35, 0.75), (0.0, 0.0, 0.1)])
-def test_star_mixes_hard_and_random(ctx_factory, candidates, scifact, ratio, low, high):
-    rows = get_sampler("star").from_dict({"hard_ratio": str(ratio)}).mine(ctx_factory())
+def test_old_star_coin_flip_is_a_mixture(ctx_factory, candidates, scifact, ratio, low, high):
+    spec = f"dense[range_max=200]:{ratio},random:{1 - ratio}"
+    rows = get_sampler("mixture").from_dict({"components": spec}).mine(ctx_factory())
     in_top = [d in {h for h, _ in nonpos_ranked(candidates, r.query_id, scifact.exclude)[:200]}
               for r in rows for d in r.negative_ids]
     assert low <= np.mean(in_top) <= high
@@ -144,38 +149,52 @@ def test_taxonomy_negatives_share_a_parent(ctx_factory, scifact, tmp_path):
     lines = ["doc_id\tparent_id"] + [f"{d}\tclaim-{q}" for q, j in scifact.test.qrels.items()
                                      for d in j]
     parents.write_text("\n".join(lines) + "\n")
-    rows = get_sampler("taxonomy").from_dict({"parents_file": str(parents),
-                                              "fallback_random": "false"}).mine(ctx_factory())
+    ctx = ctx_factory()
+    rows = get_sampler("taxonomy").from_dict({"parents_file": str(parents)}).mine(ctx)
     groups: dict[str, set[str]] = {}
     for q, j in scifact.test.qrels.items():
         for d in j:
             groups.setdefault(d, set()).add(f"claim-{q}")
-    with_sibling = [r for r in rows if r.negative_ids]
+    fill = ctx.extra["_pair_fill"]
+    with_sibling = [r for r in rows if (r.query_id, r.positive_id) not in fill]
     assert with_sibling  # some train positives are cited together with other docs
+    assert ctx.extra["fallback_pairs"] == len(rows) - len(with_sibling) > 0
     for r in with_sibling:
         assert groups[r.positive_id] & groups[r.negative_ids[0]]
+    assert all(len(r.negative_ids) == 1 for r in rows)
+    with pytest.raises(NegbenchError, match="fallback_random"):
+        get_sampler("taxonomy").from_dict({"parents_file": str(parents),
+                                           "fallback_random": "false"}).mine(ctx)
     check_negatives(rows, scifact.corpus, scifact.exclude)
 
 
 def test_denoised_keeps_only_negatives_below_the_teacher_positive(ctx_factory, scifact,
                                                                  tiny_model_dir, cache_dir):
-    sampler = get_sampler("denoised").from_dict({"ce_steps": "3", "range_max": "5",
-                                                 "sampling": "top"})
-    sampler.teacher_spec = lambda: CrossEncoderSpec(base=str(tiny_model_dir), steps=3,
-                                                    batch_size=4, max_length=64)
+    sampler = get_sampler("denoised").from_dict({
+        "ce_steps": "3", "range_max": "5", "sampling": "top", "ce_base": str(tiny_model_dir),
+        "ce_folds": "2"})
     ctx = ctx_factory()
     rows = sampler.mine(ctx)
+    assert ctx.extra["filter_teacher"] == "harness"
     scorer = teacher(sampler.teacher_spec(), scifact.corpus, scifact.train, scifact.exclude,
-                     ctx.bm25(), cache_dir, progress=False)
+                     ctx.bm25(), cache_dir, progress=False,
+                     dense=DenseRanker(ctx.dense(), scifact.corpus, MAXLEN))
+    kept = [r for r in rows if ctx.extra["_pair_fill"].get((r.query_id, r.positive_id))
+            != "fallback"]
     pairs = [(r.query_id, d) for r in rows for d in (r.positive_id, *r.negative_ids)]
     s = dict(zip(pairs, scorer.score(pairs, progress=False)))
-    for r in rows:
+    for r in kept:
         assert all(s[(r.query_id, d)] <= s[(r.query_id, r.positive_id)] for d in r.negative_ids)
-    report = false_negative_report(rows, scifact.exclude, scorer)
+    report = false_negative_report(kept, scifact.exclude, scorer)
     assert report["judged_share"] == 0.0 and report["ce_above_positive_share"] == 0.0
-    dense = get_sampler("dense").from_dict({"range_max": "5", "sampling": "top"}).mine(ctx)
-    dense_report = false_negative_report(dense, scifact.exclude, scorer)
-    assert dense_report["ce_above_positive"] >= 0 and dense_report["negatives"] == 919
+    tctx = ctx_factory()
+    rows = get_sampler("denoised").from_dict({
+        "ce_steps": "3", "range_max": "5", "ce_base": str(tiny_model_dir), "ce_folds": "2",
+        "mode": "threshold", "threshold": "0.5"}).mine(tctx)
+    kept = [(r.query_id, d) for r in rows for d in r.negative_ids
+            if tctx.extra["_pair_fill"].get((r.query_id, r.positive_id)) != "fallback"]
+    assert len(rows) == 919 and kept
+    assert all(scorer.probability(x) <= 0.5 for x in scorer.score(kept, progress=False))
 
 
 def test_false_negative_report_counts_judged_negatives(scifact):

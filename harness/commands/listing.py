@@ -16,9 +16,9 @@ def cmd_strategies(args) -> int:
     for name, cls in available().items():
         params = ", ".join(f"{f.name}={getattr(cls.Params(), f.name)!r}"
                            for f in dataclasses.fields(cls.Params)) or "-"
-        rows.append([name, cls.description(), params])
-    print(tabulate(rows, headers=["sampler", "description", "parameters (defaults)"],
-                   tablefmt="github"))
+        rows.append([name, cls.description(), cls.paper or "-", cls.simplified or "-", params])
+    print(tabulate(rows, headers=["sampler", "description", "paper", "simplified here",
+                                  "parameters (defaults)"], tablefmt="github"))
     return 0
 
 
