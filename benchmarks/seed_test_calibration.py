@@ -67,7 +67,8 @@ def main() -> None:
     p.add_argument("--measure", default="nDCG@10")
     p.add_argument("--sims", type=int, default=1000)
     p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--seeds", default="3,5", help="seeds per simulated sampler")
+    p.add_argument("--seeds", default="1,3,5",
+                   help="seeds per simulated sampler (1: no seed variance estimable)")
     p.add_argument("--seed-sds", default="0,0.004,est",
                    help="simulated seed sd ('est' = estimated per real sampler)")
     p.add_argument("--effects", default="0.01,0.015")
@@ -100,7 +101,7 @@ def main() -> None:
                   f"(median MDE {mde:.4f})")
 
     print("\npower (A shifted by the effect), seed sd 0.004")
-    for k in sorted({*ks, 10}):
+    for k in sorted({*(k for k in ks if k > 1), 10}):
         row = []
         for eff in (float(x) for x in args.effects.split(",")):
             hits, _, mde = simulate(seeds, k, 0.004, args.sims, eff, args.alpha, rng)
