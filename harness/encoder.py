@@ -54,6 +54,7 @@ class SentenceTransformerEncoder:
         self.batch_size = batch_size
         self.progress = progress
         self.fingerprint = model_fingerprint(model)
+        self.device = str(model.device).replace("cuda:0", "cuda")  # where search should run too
 
     def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray:
         self.model.max_seq_length = max_length
@@ -69,6 +70,7 @@ class CachedEncoder:
     def __init__(self, inner: Encoder, cache_dir: Path) -> None:
         self.inner = inner
         self.fingerprint = inner.fingerprint
+        self.device = getattr(inner, "device", "cpu")
         self.cache_dir = Path(cache_dir) / "embeddings"
         self.calls = 0  # encodings actually computed (cache misses)
         self.calls_by_kind: dict[str, int] = {"query": 0, "doc": 0}

@@ -187,11 +187,16 @@ def save_model_atomic(model, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def deterministic(seed: int) -> None:
-    """Seed python/numpy/torch and make torch pick deterministic kernels (CPU results repeat)."""
-    from transformers import enable_full_determinism
+def deterministic(seed: int, device: str = "cpu") -> None:
+    """Seed python/numpy/torch; on the CPU also make torch pick deterministic kernels (CPU
+    results repeat bit for bit). On a GPU only the seeds are set: deterministic CUDA kernels
+    are slower and some are missing, so GPU results repeat up to kernel non-determinism."""
+    from transformers import enable_full_determinism, set_seed
 
-    enable_full_determinism(seed)
+    if device == "cpu":
+        enable_full_determinism(seed)
+    else:
+        set_seed(seed)
 
 
 def write_trained_record(s: RunState) -> Path:
@@ -248,7 +253,7 @@ def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
     state = RunState(cfg=cfg, ws=ws, out=out, sampler=get_sampler(cfg.sampler).from_dict(
         cfg.params), callbacks=tuple(callbacks))
     manifest = Manifest(out, cfg.key, cfg.config_hash(), [s.name for s in stages])
-    deterministic(cfg.seed)
+    deterministic(cfg.seed, ws.device)
     state.log = StageLog()
     run_stages(stages, state, manifest, cfg.key, state.log)
     if keep_model:

@@ -35,7 +35,7 @@ class DenseRanker:
     def search(self, queries: dict[str, str], k: int) -> dict[str, Hits]:
         qids = sorted(queries)
         return search_run(qids, self.embed([queries[q] for q in qids]), self.corpus.ids,
-                          self.doc_emb, k)
+                          self.doc_emb, k, getattr(self.encoder, "device", "cpu"))
 
 
 @dataclass
@@ -69,7 +69,8 @@ def dense_candidates(ctx: MiningContext, range_max: int) -> DenseCandidates:
     depth = ranking_depth(range_max, ctx.exclude)
     ranker = DenseRanker(ctx.dense(), ctx.corpus, ctx.max_length)
     q_emb = ranker.embed([ctx.train.queries[q] for q in qids])
-    rankings = search_run(qids, q_emb, ctx.corpus.ids, ranker.doc_emb, depth)
+    rankings = search_run(qids, q_emb, ctx.corpus.ids, ranker.doc_emb, depth,
+                          getattr(ranker.encoder, "device", "cpu"))
     qrow = {q: i for i, q in enumerate(qids)}
     drow = {d: i for i, d in enumerate(ctx.corpus.ids)}
     pscores = {(q, p): float(np.dot(q_emb[qrow[q]], ranker.doc_emb[drow[p]])) for q, p in pairs}

@@ -114,10 +114,10 @@ def _progress_hook(path: Path):
     return hook
 
 
-def deterministic(seed: int) -> None:
+def deterministic(seed: int, device: str) -> None:
     from negbench.harness.runner import deterministic as seed_all
 
-    seed_all(seed)
+    seed_all(seed, device)
 
 
 def _save(s: RunState, model) -> None:
@@ -134,7 +134,7 @@ def train_full(s: RunState) -> tuple[list[Path], dict]:
 
     cfg, ws = s.cfg, s.ws
     pairs = _pairs(s)
-    deterministic(cfg.seed)  # the same RNG state whether or not mining was resumed
+    deterministic(cfg.seed, ws.device)  # the same RNG state whether or not mining was resumed
     model = load_model(cfg.model, trust_remote_code=cfg.trust_remote_code, device=ws.device)
     hook = _progress_hook(s.work / "train_progress.json")
 
@@ -166,7 +166,7 @@ def train_query_side(s: RunState) -> tuple[list[Path], dict]:
 
     cfg, ws = s.cfg, s.ws
     pairs = _pairs(s)
-    deterministic(cfg.seed)  # the same RNG state whether or not mining was resumed
+    deterministic(cfg.seed, ws.device)  # the same RNG state whether or not mining was resumed
     doc_emb, doc_path = base_doc_vectors(ws, cfg.budget)
     generated = sorted({t for c, col in enumerate(pairs.negative_texts)
                         for t, d in zip(col, pairs.doc_ids[c + 1]) if d is None})
