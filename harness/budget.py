@@ -74,7 +74,8 @@ class Budget:
                 f"{self.epochs:g} epochs" + (f" (max {self.max_steps} steps)"
                                              if self.max_steps else ""))
         if pairs is not None:
-            span += f" = {self.num_steps(pairs)} steps over {pairs} pairs"
+            span += (f" over {pairs} pairs" if self.steps is not None else
+                     f" = {self.num_steps(pairs)} steps over {pairs} pairs")
         return (f"`{self.name}`: {span} x batch {self.batch_size}, lr {self.learning_rate:g}, "
                 f"warmup {self.warmup_ratio:g}, query length {self.query_max_length} "
                 f"(query-side) / train length {self.train_max_length} (full), eval length "

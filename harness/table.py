@@ -51,6 +51,24 @@ def _fn_ce_cell(recs: list[dict]) -> str:
     return share if all(c is None for c in ctrl) else f"{share} (ctrl {_cell(ctrl, '.1f')})"
 
 
+def training_note(rec: dict) -> str:
+    """Track, device and budget of a trained record, in one sentence."""
+    from negbench.harness.budget import TRACKS, Budget
+    from negbench.harness.errors import NegbenchError
+
+    b = dict(rec["budget"])
+    track = rec.get("track", "full")
+    b.pop("track", None)
+    b["seeds"] = tuple(b.get("seeds", ()))
+    dev = rec.get("device") or {"name": "cpu", "precision": "fp32"}
+    try:
+        budget = Budget(**{**b, "track": track}).describe(rec.get("train_examples"))
+    except (TypeError, ValueError, KeyError, NegbenchError):  # records written before budgets had epochs
+        budget = f"`{b.get('name')}`: {b.get('steps')} steps x batch {b.get('batch_size')}"
+    return (f"Track `{track}`: {TRACKS.get(track, track)}. Device: {dev['name']}, precision "
+            f"{dev['precision']}. Budget {budget}; model `{rec['model']}`.")
+
+
 def results_table(records: list[dict], measures: list[str]) -> str:
     """Markdown table of samplers x measures with the conventions stated under it."""
     trained = [r for r in records if r["kind"] == "trained"]
@@ -83,13 +101,9 @@ def results_table(records: list[dict], measures: list[str]) -> str:
     notes = [(f"Suite `{first['suite']}`, split `{first['split']}`, {first['num_queries']} "
               f"queries. Conventions: {first['conventions']['description']}.")]
     if trained:
-        b = trained[0]["budget"]
-        notes.append(f"Budget `{b['name']}`: {b['steps']} steps x batch {b['batch_size']}, "
-                     f"lr {b['learning_rate']}, train max_seq_length {b['train_max_length']}, "
-                     f"eval max_seq_length {b['eval_max_length']}, model `{trained[0]['model']}`. "
-                     "Cells: mean ± sd over seeds. Cost columns: mining wall time, base-model "
-                     "encodings computed during mining (cache misses), peak RSS of the process, "
-                     "total wall time of a run.")
+        notes.append(f"{training_note(trained[0])} Cells: mean ± sd over seeds. Cost columns: "
+                     "mining wall time, base-model encodings computed during mining (cache "
+                     "misses), peak RSS of the process, total wall time of a run.")
     if with_fn:
         teacher = next((r["false_negatives"].get("teacher") for r in trained
                         if (r.get("false_negatives") or {}).get("teacher")), None)
