@@ -12,6 +12,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from negbench.harness.budget import Budget
+from negbench.harness.comparability import check_comparable
 from negbench.harness.errors import NegbenchError
 from negbench.harness.records import read_records, write_text_atomic
 from negbench.harness.runner import RunConfig, execute_run, is_done, zero_shot_bm25, zero_shot_model
@@ -109,6 +110,7 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
     wanted = {c.key for c in configs}
     records = [r for r in read_records(out) if r["kind"] == "zero-shot" or
                f"{r['name']}-seed{r['seed']}" in wanted]
+    check_comparable(records, f"records in {out / 'records'}")
     table = results_table(records, list(ws.suite.measures))
     write_text_atomic(table, out / "table.md")
     return table

@@ -56,6 +56,8 @@ def cmd_run(args) -> int:
         if args.steps < 1:
             raise NegbenchError(f"--steps must be >= 1, got {args.steps}")
         budget = dataclasses.replace(budget, steps=args.steps, epochs=None)
+    if args.no_audit:  # not part of the config hash: the audit reads a run, it does not change it
+        budget = dataclasses.replace(budget, teacher_steps=0)
     track = args.track or budget.track
     if track not in TRACKS:
         raise NegbenchError(f"--track {track!r}: expected one of {', '.join(TRACKS)}")
@@ -117,6 +119,9 @@ def register(sub) -> None:
     r.add_argument("--collection", default=None,
                    help="documents the suite does not stage: MS MARCO collection.tsv, "
                         "ECtHR-PCR echr_pcr_dataset.json (see `negbench suites`)")
+    r.add_argument("--no-audit", action="store_true",
+                   help="skip the cross-encoder false-negative audit (its teacher costs about "
+                        "10 min of CPU per suite; the judged-positive check still runs)")
     r.add_argument("--no-zero-shot", action="store_true",
                    help="skip the BM25 and base-model reference rows")
     r.add_argument("--keep-models", action="store_true",
