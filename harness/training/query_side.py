@@ -82,9 +82,12 @@ def encode_length_grouped(model, tok, input_ids: list[list[int]], group: int = 1
 
 
 def set_cpu_threads() -> int:
-    """Use every core this process may run on (torch's default can be fewer)."""
+    """Use every core this process may run on (torch's default can be fewer), unless the user
+    fixed the thread count with ``OMP_NUM_THREADS``."""
     import torch
 
+    if os.environ.get("OMP_NUM_THREADS"):
+        return torch.get_num_threads()
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     torch.set_num_threads(max(1, n or 1))
     return torch.get_num_threads()
