@@ -32,10 +32,12 @@ class LowestIdNegatives(Sampler):
     def mine(self, ctx):
         ids = ctx.corpus.ids
         rows = []
-        for q, p in training_pairs(ctx.train):
+        # row i takes the (offset + i)-th lowest free id: one shared negative for every row
+        # could not fill a duplicate-free batch
+        for i, (q, p) in enumerate(training_pairs(ctx.train)):
             banned = ctx.exclude.get(q, set()) | {p}
             free = [d for d in ids if d not in banned]
-            rows.append(NegativeRow(q, p, (free[self.params.offset],)))
+            rows.append(NegativeRow(q, p, (free[(self.params.offset + i) % len(free)],)))
         return rows
 '''
 

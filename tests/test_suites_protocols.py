@@ -64,8 +64,10 @@ def test_source_bias_of_kept_trained_models(tiny_model_dir, irds_home, cache_dir
     env = dict(os.environ, IR_DATASETS_HOME=str(irds_home), NEGBENCH_CACHE=str(cache_dir))
     out = tmp_path / "nf"
     cli = [sys.executable, "-m", "negbench.harness.cli"]
+    # the full track: a query-side model is a query tower, not a document encoder
     run = subprocess.run([*cli, "run", "--suite", "beir/nfcorpus", "--samplers", "in-batch",
-                          "--budget", "smoke", "--model", str(tiny_model_dir), "--no-zero-shot",
+                          "--budget", "smoke", "--track", "full", "--model", str(tiny_model_dir),
+                          "--no-zero-shot",
                           "--keep-models", "--quiet", "--output", str(out)],
                          env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -19,6 +19,12 @@ def kept_models(folder: Path) -> list[Path]:
     if not models:
         raise NegbenchError(f"--models-from {folder}: no trained models in {folder / 'models'} "
                             "(run `negbench run ... --keep-models` first)")
+    for m in models:
+        rec = folder / "records" / f"{m.name}.json"
+        if rec.exists() and json.loads(rec.read_text()).get("track") == "query-side":
+            raise NegbenchError(f"--models-from {folder}: {m.name} is a query-side query tower "
+                                "(its documents were encoded by the frozen base model); "
+                                "source bias needs models of a `--track full` run")
     return models
 
 
