@@ -43,7 +43,7 @@ def ctx_factory(scifact, cache_dir):
 
 @pytest.fixture(scope="module")
 def candidates(ctx_factory):
-    return dense_candidates(ctx_factory(), 200)
+    return dense_candidates(ctx_factory(), 240)  # margin's deeper search: 8 x 30
 
 
 def nonpos_ranked(cand, q, exclude):
@@ -134,10 +134,11 @@ def test_from_file_reads_ids_and_generated_texts(ctx_factory, scifact, tmp_path)
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     ctx = ctx_factory()
     rows = get_sampler("from-file").from_dict({"path": str(path)}).mine(ctx)
-    given = {(r.query_id, r.positive_id): r for r in rows if r.negative_ids}
+    given = {(r.query_id, r.positive_id): r for r in rows if r.negative_texts}
     assert set(given) == set(pairs)
     assert all(r.negative_texts == (f"generated text about {r.query_id}",)
-               for r in given.values())
+               and r.negative_ids == (other,) for r in given.values())
+    assert len(rows) == 919 and ctx.extra["fallback_pairs"] == 919 - 5  # filled at random
     path.write_text(path.read_text() + '{"query_id": "1"}\n')
     with pytest.raises(NegbenchError, match=r"negs.jsonl:6: needs query_id and positive_id"):
         get_sampler("from-file").from_dict({"path": str(path)}).mine(ctx)

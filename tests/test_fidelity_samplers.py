@@ -134,7 +134,7 @@ def test_margin_threshold_below_a_negative_positive_score(minilm_ctx, scifact):
     assert relative_threshold(-0.5, 0.05) == pytest.approx(-0.525)
     assert get_sampler("margin")().params.sampling == "top"
     ctx = minilm_ctx(shift=1.0)  # every score minus 1: the positives' scores are negative
-    cand = dense_candidates(ctx, 30)
+    cand = dense_candidates(ctx, 240)  # the deeper search goes to 8 x 30
     low = cand.lowest_positive_scores()
     assert max(low.values()) < 0
     rows = get_sampler("margin")().mine(ctx)
@@ -152,7 +152,7 @@ def test_margin_threshold_below_a_negative_positive_score(minilm_ctx, scifact):
 
 def test_margin_is_measured_against_the_lowest_positive(minilm_ctx, scifact):
     ctx = minilm_ctx()
-    cand = dense_candidates(ctx, 30)
+    cand = dense_candidates(ctx, 240)  # the deeper search goes to 8 x 30
     low = cand.lowest_positive_scores()
     rows = get_sampler("margin")().mine(ctx)
     between = 0
