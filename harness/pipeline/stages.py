@@ -54,8 +54,8 @@ class RunState:
 def mining_facts(extra: dict) -> dict:
     """What a sampler reported while mining: JSON scalars (counts such as fallback pairs, the
     teacher's description) and the input file's sha256 (no heavy objects)."""
-    facts = {k: v for k, v in extra.items()
-             if k not in ("cache_dir", "parent_map") and isinstance(v, (str, int, float, bool))}
+    facts = {k: v for k, v in extra.items() if not k.startswith("_")
+             and k not in ("cache_dir", "parent_map") and isinstance(v, (str, int, float, bool))}
     if extra.get("input_file"):
         facts["input_file"] = str(extra["input_file"])
         facts["input_sha256"] = sha256_file(Path(extra["input_file"]))
@@ -75,7 +75,8 @@ def mine(s: RunState) -> tuple[list[Path], dict]:
     ctx = MiningContext(corpus=data.corpus, train=data.train, exclude=data.exclude,
                         seed=cfg.seed, max_length=cfg.budget.eval_max_length,
                         dense=lambda: ws.base_encoder, bm25=lambda: ws.bm25,
-                        extra={"cache_dir": ws.cache_dir, "parent_map": data.parents})
+                        extra={"cache_dir": ws.cache_dir, "parent_map": data.parents},
+                        device=ws.device)
     calls_before = ws.base_encoder.calls if "base_encoder" in ws.__dict__ else 0
     s.rows = s.sampler.mine(ctx)
     if ctx.extra.get("input_file"):  # a user's negatives file: errors name its lines
