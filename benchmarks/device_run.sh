@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Device-side driver for benchmarks/gpu_check.py on a machine without negbench's CPU extras.
+# Device-side driver for benchmarks/gpu_check.py on a sandboxed GPU machine that has torch and
+# sentence-transformers but not negbench's other dependencies and no network: carried wheels
+# (.whl/), the staged SciFact folder (.gpu/data), the MiniLM weights split in two parts (each
+# call carries at most 64 MiB; part 1 was copied to /tmp/p1 and /tmp/m by an earlier call), a
+# PYTHONPATH shim for the negbench package. On a normal CUDA machine with negbench installed,
+# just run `python benchmarks/gpu_check.py --output DIR`.
 set -euo pipefail
 R=$PWD
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
