@@ -64,25 +64,54 @@ def build_index(corpus: Corpus, index_dir: Path, threads: int = 2) -> Path:
 
 
 class BM25:
-    """Lucene BM25 searcher over a corpus, index cached by corpus fingerprint."""
+    """Lucene BM25 searcher over a corpus, index cached by corpus fingerprint.
+
+    Results are cached too, per query text and depth, in ``<index>/results-k<k>.json``: a grid
+    searches the same training queries for every seed, and a machine without Java (a GPU node)
+    can finish runs whose BM25 searches were done elsewhere. The JVM starts only on a cache
+    miss; ``lucene_queries`` counts the queries Lucene actually searched."""
 
     def __init__(self, corpus: Corpus, cache_dir: Path, k1: float = K1, b: float = B) -> None:
         self.k1, self.b = k1, b
-        start_jvm()  # before any pyserini import, also when the index is cached
-        self.index_dir = build_index(corpus, Path(cache_dir) / "bm25" / corpus.fingerprint()[:16])
-        from pyserini.search.lucene import LuceneSearcher
+        self.corpus = corpus
+        self.index_dir = Path(cache_dir) / "bm25" / corpus.fingerprint()[:16]
+        self.lucene_queries = 0
+        self._searcher = None
 
-        self.searcher = LuceneSearcher(str(self.index_dir))
-        self.searcher.set_bm25(k1, b)
+    @property
+    def searcher(self):
+        if self._searcher is None:
+            start_jvm()  # before any pyserini import, also when the index is cached
+            build_index(self.corpus, self.index_dir)
+            from pyserini.search.lucene import LuceneSearcher
+
+            self._searcher = LuceneSearcher(str(self.index_dir))
+            self._searcher.set_bm25(self.k1, self.b)
+        return self._searcher
+
+    def _results_path(self, k: int) -> Path:
+        return self.index_dir.with_name(self.index_dir.name + "-results") / (
+            f"k1={self.k1:g}-b={self.b:g}-k{k}.json")
 
     def search(self, queries: dict[str, str], k: int, threads: int = 2) -> dict[str, Hits]:
         """Top-``k`` hits per query id, in trec_eval order."""
-        qids = list(queries)
-        out: dict[str, Hits] = {}
-        for start in range(0, len(qids), 512):
-            chunk = qids[start:start + 512]
-            res = self.searcher.batch_search([queries[q] for q in chunk], chunk, k=k,
-                                             threads=threads)
-            for q in chunk:
-                out[q] = sort_hits([(h.docid, float(h.score)) for h in res.get(q, [])])
-        return out
+        import json
+
+        from negbench.harness.records import write_json_atomic
+
+        path = self._results_path(k)
+        try:
+            cached = json.loads(path.read_text()) if path.exists() else {}
+        except (json.JSONDecodeError, OSError):
+            cached = {}
+        missing = sorted({t for t in queries.values() if t not in cached})
+        for start in range(0, len(missing), 512):
+            chunk = missing[start:start + 512]
+            ids = [str(i) for i in range(len(chunk))]
+            res = self.searcher.batch_search(chunk, ids, k=k, threads=threads)
+            for i, text in zip(ids, chunk):
+                cached[text] = [[h.docid, float(h.score)] for h in res.get(i, [])]
+            self.lucene_queries += len(chunk)
+        if missing:
+            write_json_atomic(cached, path)
+        return {q: sort_hits([(d, s) for d, s in cached[t]]) for q, t in queries.items()}

@@ -78,15 +78,17 @@ def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[in
 
 def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], budget: Budget,
              out: Path, zero_shot: bool = True, log=sys.stderr, keep_models: bool = False,
-             setup: TrainingSetup | None = None) -> str:
+             setup: TrainingSetup | None = None, stop_after: str | None = None) -> str | None:
     """Run every (sampler, seed) not yet finished, then write ``table.md``; returns the table.
 
-    ``keep_models`` keeps each newly trained model in ``<out>/models/<sampler>-seed<seed>``."""
+    ``keep_models`` keeps each newly trained model in ``<out>/models/<sampler>-seed<seed>``.
+    ``stop_after`` (a stage name) runs every unfinished run up to that stage only, computes no
+    zero-shot row and no table, and returns None; the same grid without it finishes them."""
     out = Path(out)  # created by the first file written: a run failing early leaves nothing
     setup = setup or TrainingSetup(track=budget.track)
     configs = grid_configs(ws, samplers, seeds, budget, setup)
     remove_stale_temp_files(out)
-    if zero_shot:
+    if zero_shot and stop_after is None:
         if not _zero_shot_current(out / "records" / "zeroshot-bm25.json", budget, None,
                                   ws.suite.name):
             print("[negbench] zero-shot BM25", file=log)
@@ -106,7 +108,9 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
         partial = (out / "work" / cfg.key / "manifest.json").exists()
         print(f"[negbench] run {cfg.key}{' (resuming an interrupted run)' if partial else ''}",
               file=log)
-        execute_run(cfg, ws, out, keep_model=keep_models)
+        execute_run(cfg, ws, out, keep_model=keep_models, stop_after=stop_after)
+    if stop_after is not None:
+        return None
     wanted = {c.key for c in configs}
     records = [r for r in read_records(out) if r["kind"] == "zero-shot" or
                f"{r['name']}-seed{r['seed']}" in wanted]

@@ -114,10 +114,11 @@ def legend(rep: Report) -> list[str]:
     lines.append(f"Suite `{rep.suite}`, split `{rep.split}`, {rep.num_queries} queries. "
                  f"Conventions (profile `{rep.profile}`): {rep.profile_description}.")
     if rep.budget:
-        b = rep.budget
-        lines.append(f"Budget `{b['name']}`: {b['steps']} steps x batch {b['batch_size']}, "
-                     f"lr {b['learning_rate']}, train max_seq_length {b['train_max_length']}, "
-                     f"eval max_seq_length {b['eval_max_length']}, model `{rep.model}`.")
+        from negbench.harness.table import describe_budget
+
+        track = rep.budget.get("track", "full")
+        lines.append(f"Track `{track}`; budget {describe_budget(rep.budget, track)}; "
+                     f"model `{rep.model}`.")
     return lines + rep.notes
 
 

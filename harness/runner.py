@@ -241,8 +241,12 @@ def write_trained_record(s: RunState) -> Path:
 
 
 def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
-                keep_model: bool = False) -> dict:
+                keep_model: bool = False, stop_after: str | None = None) -> dict | None:
     """Run ``cfg``'s track stage by stage, resuming from ``<out>/work/<key>/manifest.json``.
+
+    ``stop_after`` (a stage name) leaves the run unfinished after that stage and returns None;
+    running it again without ``stop_after`` finishes it (e.g. mine on a CPU node, train on a
+    GPU node).
 
     The work folder (manifest, trained model) is deleted once the record is written; with
     ``keep_model`` the trained model (query tower on the query-side track) is first moved to
@@ -255,7 +259,9 @@ def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
     manifest = Manifest(out, cfg.key, cfg.config_hash(), [s.name for s in stages])
     deterministic(cfg.seed, ws.device)
     state.log = StageLog()
-    run_stages(stages, state, manifest, cfg.key, state.log)
+    run_stages(stages, state, manifest, cfg.key, state.log, stop_after)
+    if stop_after is not None and stop_after != stages[-1].name:
+        return None
     if keep_model:
         kept = out / "models" / cfg.key
         shutil.rmtree(kept, ignore_errors=True)

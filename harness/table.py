@@ -51,20 +51,27 @@ def _fn_ce_cell(recs: list[dict]) -> str:
     return share if all(c is None for c in ctrl) else f"{share} (ctrl {_cell(ctrl, '.1f')})"
 
 
-def training_note(rec: dict) -> str:
-    """Track, device and budget of a trained record, in one sentence."""
-    from negbench.harness.budget import TRACKS, Budget
+def describe_budget(budget: dict, track: str, pairs: int | None = None) -> str:
+    """A record's budget in one line (``Budget.describe``); older records without epochs get
+    their steps and batch."""
+    from negbench.harness.budget import Budget
     from negbench.harness.errors import NegbenchError
 
-    b = dict(rec["budget"])
-    track = rec.get("track", "full")
-    b.pop("track", None)
+    b = {k: v for k, v in budget.items() if k != "track"}
     b["seeds"] = tuple(b.get("seeds", ()))
-    dev = rec.get("device") or {"name": "cpu", "precision": "fp32"}
     try:
-        budget = Budget(**{**b, "track": track}).describe(rec.get("train_examples"))
-    except (TypeError, ValueError, KeyError, NegbenchError):  # records written before budgets had epochs
-        budget = f"`{b.get('name')}`: {b.get('steps')} steps x batch {b.get('batch_size')}"
+        return Budget(**{**b, "track": track}).describe(pairs)
+    except (TypeError, ValueError, KeyError, NegbenchError):  # records written before epochs
+        return f"`{b.get('name')}`: {b.get('steps')} steps x batch {b.get('batch_size')}"
+
+
+def training_note(rec: dict) -> str:
+    """Track, device and budget of a trained record, in one sentence."""
+    from negbench.harness.budget import TRACKS
+
+    track = rec.get("track", "full")
+    dev = rec.get("device") or {"name": "cpu", "precision": "fp32"}
+    budget = describe_budget(rec["budget"], track, rec.get("train_examples"))
     return (f"Track `{track}`: {TRACKS.get(track, track)}. Device: {dev['name']}, precision "
             f"{dev['precision']}. Budget {budget}; model `{rec['model']}`.")
 

@@ -143,3 +143,20 @@ def test_changed_config_discards_the_old_manifest(workspace, smoke_cfg, tmp_path
     rec = execute_run(other, workspace, tmp_path)
     assert rec["resumed_stages"] == []
     assert rec["config_hash"] == other.config_hash() != smoke_cfg.config_hash()
+
+
+def test_stop_after_mine_then_finish_in_a_moved_folder(workspace, smoke_cfg, uninterrupted,
+                                                       tmp_path):
+    """``--stop-after mine`` on one machine, the folder copied, the run finished elsewhere:
+    the same result as one uninterrupted run, with mine reused."""
+    import shutil
+
+    first = tmp_path / "cpu-node"
+    assert execute_run(smoke_cfg, workspace, first, stop_after="mine") is None
+    assert not (first / "records").exists()
+    moved = tmp_path / "gpu-node"
+    shutil.copytree(first, moved)
+    shutil.rmtree(first)
+    rec = execute_run(smoke_cfg, workspace, moved)
+    assert rec["resumed_stages"] == ["mine"]
+    assert _result(moved) == uninterrupted

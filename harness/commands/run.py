@@ -76,7 +76,12 @@ def cmd_run(args) -> int:
     quiet_log = open(os.devnull, "w") if args.quiet else sys.stderr  # noqa: SIM115
     table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, Path(args.output),
                      zero_shot=not args.no_zero_shot, log=quiet_log,
-                     keep_models=args.keep_models, setup=setup)
+                     keep_models=args.keep_models, setup=setup, stop_after=args.stop_after)
+    if table is None:
+        print(f"[negbench] every run stopped after its {args.stop_after} stage; the same command "
+              "without --stop-after finishes them (here or on another machine given "
+              f"{args.output})", file=sys.stderr)
+        return 0
     print(table)
     print(f"records, runs and negatives written to {args.output}", file=sys.stderr)
     return 0
@@ -134,6 +139,10 @@ def register(sub) -> None:
                    help="advanced: override the budget's training steps (changes the config "
                         "hash, so results are not comparable with the named budget; used by "
                         "the resume tests to make training long enough to interrupt)")
+    r.add_argument("--stop-after", default=None, choices=["mine", "train", "encode", "retrieve"],
+                   help="run every unfinished run up to this stage only, and no zero-shot row "
+                        "or table; re-running without it finishes them (e.g. mine negatives "
+                        "with BM25 on a CPU node, copy --output, train on a GPU node)")
     r.add_argument("--quiet", action="store_true",
                    help="no progress bars or progress messages (errors still print)")
     r.set_defaults(func=cmd_run)

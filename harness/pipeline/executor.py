@@ -109,9 +109,10 @@ class StageLog:
 
 
 def run_stages(stages: list[Stage], state: Any, manifest: Manifest, label: str,
-               log: StageLog) -> StageLog:
+               log: StageLog, stop_after: str | None = None) -> StageLog:
     """Run ``stages`` in order, filling ``log``; the finished prefix recorded in ``manifest``
-    is restored instead of redone."""
+    is restored instead of redone. ``stop_after`` ends the run once that stage is recorded
+    (the manifest resumes it later, on this machine or another)."""
     reusing = True
     for stage in stages:
         entry = manifest.done(stage.name) if reusing else None
@@ -128,4 +129,6 @@ def run_stages(stages: list[Stage], state: Any, manifest: Manifest, label: str,
         paths, facts = stage.run(state)
         log.seconds[stage.name] = round(time.perf_counter() - t0, 3)
         manifest.mark(stage.name, paths, seconds=log.seconds[stage.name], facts=facts)
+        if stage.name == stop_after:
+            break
     return log
