@@ -38,7 +38,7 @@ BASE_SEED = 13
 def run_once(ws: Workspace, budget, seed: int, out: Path) -> dict:
     cfg = RunConfig(ws.suite.name, SAMPLER, {}, seed, budget, ws.model_name)
     path = out / "records" / f"{cfg.key}.json"
-    if is_done(cfg, out):
+    if is_done(cfg, out, ws.data_fingerprint):
         return json.loads(path.read_text())
     print(f"[calib] training {cfg.key} (lr {budget.learning_rate}) in {out}", flush=True)
     return execute_run(cfg, ws, out)

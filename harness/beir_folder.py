@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from negbench.harness import parse
 from negbench.harness.data import Corpus, Split, check_doc, validate_split
 from negbench.harness.errors import NegbenchError, where
 
@@ -42,9 +43,10 @@ def _json(path: Path, n: int, line: str) -> dict:
 def read_corpus(path: Path) -> Corpus:
     docs: dict = {}
     for n, line in _lines(path):
-        obj = _json(path, n, line)
-        did = str(obj["_id"])
-        docs[did] = check_doc(did, obj.get("title", ""), obj.get("text", ""), docs, where(path, n))
+        obj, loc = _json(path, n, line), where(path, n)
+        did = parse.identifier(obj["_id"], "doc id", loc)
+        docs[did] = check_doc(did, parse.text(obj.get("title"), "title", loc, optional=True),
+                              parse.text(obj.get("text", ""), "text", loc), docs, loc)
     if not docs:
         raise NegbenchError(f"{path}: corpus is empty")
     return Corpus(docs, source=str(path))
@@ -53,11 +55,11 @@ def read_corpus(path: Path) -> Corpus:
 def read_queries(path: Path) -> dict[str, str]:
     queries: dict[str, str] = {}
     for n, line in _lines(path):
-        obj = _json(path, n, line)
-        qid = str(obj["_id"])
+        obj, loc = _json(path, n, line), where(path, n)
+        qid = parse.identifier(obj["_id"], "query id", loc)
         if qid in queries:
-            raise NegbenchError(f"{where(path, n)}: duplicate query id {qid!r}")
-        text = str(obj.get("text", "")).strip()
+            raise NegbenchError(f"{loc}: duplicate query id {qid!r}")
+        text = parse.text(obj.get("text", ""), "query text", loc).strip()
         if not text:
             raise NegbenchError(f"{where(path, n)}: query {qid!r} has empty text")
         queries[qid] = text
@@ -79,10 +81,9 @@ def read_qrels_tsv(path: Path, queries: dict | None = None,
         if len(cols) != 3:
             raise NegbenchError(f"{where(path, n)}: expected 3 tab-separated columns, got {len(cols)}")
         qid, did, score = (c.strip() for c in cols)
-        try:
-            rel = int(score)
-        except ValueError:
-            raise NegbenchError(f"{where(path, n)}: relevance {score!r} is not an integer") from None
+        loc = where(path, n)
+        qid, did = parse.identifier(qid, "query id", loc), parse.identifier(did, "doc id", loc)
+        rel = parse.relevance(score, loc)
         if queries is not None and qid not in queries:
             raise NegbenchError(f"{where(path, n)}: qrels name query id {qid!r} that is not in "
                                 "the queries")

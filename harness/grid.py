@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from negbench.harness.budget import Budget
 from negbench.harness.comparability import check_comparable
 from negbench.harness.errors import NegbenchError
+from negbench.harness.fingerprint import matches
 from negbench.harness.records import read_records, write_text_atomic
 from negbench.harness.runner import RunConfig, execute_run, is_done, zero_shot_bm25, zero_shot_model
 from negbench.harness.table import results_table
@@ -21,16 +22,27 @@ from negbench.harness.workspace import Workspace
 from negbench.strategies.registry import get_sampler
 
 
-def _zero_shot_current(path: Path, budget: Budget, model: str | None, suite: str) -> bool:
-    if not path.exists():
+def zero_shot_current(rec: dict | None, ws: Workspace, budget: Budget, system: str) -> bool:
+    """A zero-shot record (``system`` bm25 or model) that answers this grid's question: same
+    suite, data fingerprint, model (for the model row) and budget fields."""
+    if not isinstance(rec, dict) or rec.get("kind") != "zero-shot":
         return False
-    rec = json.loads(path.read_text())
-    if rec.get("suite") != suite:
+    if rec.get("suite") != ws.suite.name or not matches(rec, ws.data_fingerprint):
         return False
-    if model is not None and rec.get("model") != model:
+    if (rec.get("zero_shot") or {}).get("system") != system:
         return False
-    return all(rec["budget"].get(k) == v for k, v in budget.to_dict().items()
-               if k in rec["budget"])
+    if system == "model" and rec.get("model") != ws.model_name:
+        return False
+    kept = rec.get("budget") or {}
+    return all(kept.get(k) == v for k, v in budget.to_dict().items() if k in kept)
+
+
+def _zero_shot_record(out: Path, system: str) -> dict | None:
+    path = out / "records" / f"zeroshot-{system}.json"
+    try:
+        return json.loads(path.read_text()) if path.exists() else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
 
 
 def remove_stale_temp_files(out: Path) -> list[Path]:
@@ -63,6 +75,7 @@ def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[in
     seed(s)); parameters are validated against the budget before anything runs."""
     resolved = []
     for name, params in samplers:
+        get_sampler(name).check_track(setup.track)
         p = get_sampler(name).from_dict(params).params_dict()
         n = p.get("num_negatives")
         if isinstance(n, int) and n > budget.negatives_per_example:
@@ -89,15 +102,13 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
     configs = grid_configs(ws, samplers, seeds, budget, setup)
     remove_stale_temp_files(out)
     if zero_shot and stop_after is None:
-        if not _zero_shot_current(out / "records" / "zeroshot-bm25.json", budget, None,
-                                  ws.suite.name):
+        if not zero_shot_current(_zero_shot_record(out, "bm25"), ws, budget, "bm25"):
             print("[negbench] zero-shot BM25", file=log)
             zero_shot_bm25(ws, budget, out)
-        if not _zero_shot_current(out / "records" / "zeroshot-model.json", budget, ws.model_name,
-                                  ws.suite.name):
+        if not zero_shot_current(_zero_shot_record(out, "model"), ws, budget, "model"):
             print(f"[negbench] zero-shot {ws.model_name}", file=log)
             zero_shot_model(ws, budget, out)
-    todo = [c for c in configs if not is_done(c, out)]
+    todo = [c for c in configs if not is_done(c, out, ws.data_fingerprint)]
     if len(todo) < len(configs):
         print(f"[negbench] {len(configs) - len(todo)} of {len(configs)} runs already finished; "
               "skipping them", file=log)
@@ -112,8 +123,9 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
     if stop_after is not None:
         return None
     wanted = {c.key for c in configs}
-    records = [r for r in read_records(out) if r["kind"] == "zero-shot" or
-               f"{r['name']}-seed{r['seed']}" in wanted]
+    records = [r for r in read_records(out) if matches(r, ws.data_fingerprint) and (
+        f"{r['name']}-seed{r.get('seed')}" in wanted if r["kind"] == "trained" else
+        zero_shot_current(r, ws, budget, (r.get("zero_shot") or {}).get("system")))]
     check_comparable(records, f"records in {out / 'records'}")
     table = results_table(records, list(ws.suite.measures))
     write_text_atomic(table, out / "table.md")

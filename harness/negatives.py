@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from negbench.harness import parse
 from negbench.harness.data import Corpus
 from negbench.harness.errors import NegbenchError, where
 from negbench.strategies.base import NegativeRow
@@ -39,9 +40,12 @@ def write_negatives(rows: list[NegativeRow], path: Path) -> str:
 
 
 def read_negatives(path: Path, corpus: Corpus | None = None,
-                   exclude: dict[str, set[str]] | None = None) -> list[NegativeRow]:
-    """Read a negatives file; a malformed line, a (query, positive) pair listed twice and, with
-    ``corpus``/``exclude`` given, any row failing ``row_problem`` is an error naming the line."""
+                   exclude: dict[str, set[str]] | None = None,
+                   require_negatives: bool = False) -> list[NegativeRow]:
+    """Read a negatives file; a malformed line (``parse`` grammar: string ids without
+    whitespace, lists of ids/texts, valid UTF-8), a (query, positive) pair listed twice and,
+    with ``corpus``/``exclude`` given, any row failing ``row_problem`` is an error naming the
+    line. ``require_negatives``: a row without any negative is an error too (a user's file)."""
     path = Path(path)
     if not path.is_file():
         raise NegbenchError(f"{path}: file not found")
@@ -50,18 +54,7 @@ def read_negatives(path: Path, corpus: Corpus | None = None,
         for n, raw in enumerate(fh, 1):
             if not raw.strip():
                 continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-                negs, texts = obj.get("negative_ids", []), obj.get("negative_texts", [])
-                if not isinstance(negs, list) or not isinstance(texts, list) or not (
-                        "negative_ids" in obj or "negative_texts" in obj):
-                    raise TypeError
-                extra = (tuple(str(t) for t in texts),) if texts else ()
-                row = NegativeRow(str(obj["query_id"]), str(obj["positive_id"]),
-                                  tuple(str(d) for d in negs), *extra)
-            except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-                raise NegbenchError(f"{where(path, n)}: expected a JSON object with query_id, "
-                                    "positive_id and a list negative_ids (optional list negative_texts)") from None
+            row = _row(raw, where(path, n), require_negatives)
             if (row.query_id, row.positive_id) in seen:
                 raise NegbenchError(f"{where(path, n)}: pair ({row.query_id!r}, "
                                     f"{row.positive_id!r}) is listed twice")
@@ -74,6 +67,31 @@ def read_negatives(path: Path, corpus: Corpus | None = None,
     if not rows:
         raise NegbenchError(f"{path}: negatives file is empty")
     return rows
+
+
+def _row(raw: bytes, loc: str, require_negatives: bool) -> NegativeRow:
+    """One line of a negatives file."""
+    shape = ("expected a JSON object: needs query_id and positive_id and a list "
+             "negative_ids and/or negative_texts")
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise NegbenchError(f"{loc}: not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise NegbenchError(f"{loc}: {shape}; invalid JSON ({exc.msg})") from None
+    if not isinstance(obj, dict) or not {"query_id", "positive_id"} <= set(obj) or not (
+            "negative_ids" in obj or "negative_texts" in obj) or not all(
+            isinstance(obj.get(k, []), list) for k in ("negative_ids", "negative_texts")):
+        raise NegbenchError(f"{loc}: {shape}")
+    negs = parse.text_list(obj.get("negative_ids", []), "negative_ids", loc, ids=True)
+    texts = parse.text_list(obj.get("negative_texts", []), "negative_texts", loc)
+    if any(not t.strip() for t in texts):
+        raise NegbenchError(f"{loc}: empty generated negative text")
+    if require_negatives and not (negs or texts):
+        raise NegbenchError(f"{loc}: negative_ids / negative_texts are both empty")
+    return NegativeRow(parse.identifier(obj["query_id"], "query_id", loc),
+                       parse.identifier(obj["positive_id"], "positive_id", loc), negs,
+                       *((texts,) if texts else ()))
 
 
 def row_problem(r: NegativeRow, corpus: Corpus, exclude: dict[str, set[str]]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import resource
@@ -10,6 +11,8 @@ import sys
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from negbench.harness.errors import NegbenchError
 
 SCHEMA = 1
 _PACKAGES = ("negbench", "torch", "sentence-transformers", "transformers", "faiss-cpu", "ranx",
@@ -46,8 +49,61 @@ def write_text_atomic(text: str, path: Path) -> None:
 
 
 def read_records(folder: Path) -> list[dict]:
-    """All records under ``folder/records`` (sorted by file name)."""
-    return [json.loads(p.read_text()) for p in sorted((Path(folder) / "records").glob("*.json"))]
+    """All records under ``folder/records`` (sorted by file name), each checked by
+    ``read_record``."""
+    return [read_record(p) for p in sorted((Path(folder) / "records").glob("*.json"))]
+
+
+def read_record(path: Path) -> dict:
+    """One record; a file that is not one (unreadable, not JSON, missing or mistyped fields,
+    a score that is not a finite number) is a one-line error naming the file."""
+    try:
+        rec = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise NegbenchError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise NegbenchError(f"{path}: not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise NegbenchError(f"{path}:{exc.lineno}: not a record: invalid JSON ({exc.msg})") \
+            from None
+    problem = record_problem(rec)
+    if problem:
+        raise NegbenchError(f"{path}: not a negbench record: {problem}")
+    return rec
+
+
+def record_problem(rec: object) -> str | None:
+    """Why ``rec`` is not a usable record, or None."""
+    if not isinstance(rec, dict):
+        return "expected a JSON object"
+    if rec.get("kind") not in ("zero-shot", "trained"):
+        return f"kind {rec.get('kind')!r} is not 'zero-shot' or 'trained'"
+    for key in ("name", "suite", "split"):
+        if not isinstance(rec.get(key), str):
+            return f"{key} must be a string"
+    if not isinstance(rec.get("conventions"), dict) or \
+            not isinstance(rec["conventions"].get("profile"), str):
+        return "conventions.profile must be a string"
+    if rec["kind"] == "trained" and (not isinstance(rec.get("seed"), int)
+                                     or not isinstance(rec.get("budget"), dict)):
+        return "a trained record needs an integer seed and a budget object"
+    metrics, per_query = rec.get("metrics"), rec.get("per_query")
+    if not isinstance(metrics, dict) or not metrics or not isinstance(per_query, dict):
+        return "metrics and per_query must be non-empty objects"
+    for m, v in metrics.items():
+        if not _finite(v):
+            return f"metrics[{m!r}] = {v!r} is not a finite number"
+        scores = per_query.get(m)
+        if not isinstance(scores, dict) or not scores:
+            return f"per_query[{m!r}] must be a non-empty object"
+        bad = next((q for q, x in scores.items() if not _finite(x)), None)
+        if bad is not None:
+            return f"per_query[{m!r}][{bad!r}] = {scores[bad]!r} is not a finite number"
+    return None
+
+
+def _finite(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def write_trec_run(run: dict, path: Path, tag: str) -> None:

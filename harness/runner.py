@@ -21,6 +21,8 @@ from negbench.harness.budget import Budget
 from negbench.harness.conventions import get_profile
 from negbench.harness.dense_search import search_run
 from negbench.harness.evaluate import Evaluation, evaluate_run
+from negbench.harness.fingerprint import FIELD as FINGERPRINT
+from negbench.harness.fingerprint import matches
 from negbench.harness.measures import parse_measures
 from negbench.harness.pipeline.executor import (  # noqa: F401 - re-exported for tests/tools
     CRASH_ENV,
@@ -88,6 +90,7 @@ def _record(ws: Workspace, kind: str, name: str, ev: Evaluation, timings: dict,
         "name": name,
         "suite": ws.suite.name,
         "split": ws.suite.test,
+        FINGERPRINT: ws.data_fingerprint,
         "metrics": ev.means,
         "num_queries": ev.num_queries,
         "num_missing_queries": ev.num_missing,
@@ -256,7 +259,8 @@ def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
     stages = TRACK_STAGES[cfg.track]
     state = RunState(cfg=cfg, ws=ws, out=out, sampler=get_sampler(cfg.sampler).from_dict(
         cfg.params), callbacks=tuple(callbacks))
-    manifest = Manifest(out, cfg.key, cfg.config_hash(), [s.name for s in stages])
+    manifest = Manifest(out, cfg.key, cfg.config_hash(), [s.name for s in stages],
+                        ws.data_fingerprint)
     deterministic(cfg.seed, ws.device)
     state.log = StageLog()
     run_stages(stages, state, manifest, cfg.key, state.log, stop_after)
@@ -275,11 +279,15 @@ def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
     return json.loads((out / "records" / f"{cfg.key}.json").read_text())
 
 
-def is_done(cfg: RunConfig, out: Path) -> bool:
+def is_done(cfg: RunConfig, out: Path, data_fingerprint: str) -> bool:
+    """The run's record exists with the same config hash and the same data fingerprint (a
+    record without one, or from other data, is redone)."""
     path = out / "records" / f"{cfg.key}.json"
     if not path.exists():
         return False
     try:
-        return json.loads(path.read_text()).get("config_hash") == cfg.config_hash()
-    except json.JSONDecodeError:
+        rec = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return False
+    return (isinstance(rec, dict) and rec.get("config_hash") == cfg.config_hash()
+            and matches(rec, data_fingerprint))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
+from negbench.harness import parse
 from negbench.harness.data import Qrels
 from negbench.harness.dense_search import Hits, sort_hits
 from negbench.harness.errors import NegbenchError, where
@@ -42,12 +42,7 @@ def read_trec_run(path: Path) -> dict[str, Hits]:
     """
     run: dict[str, dict[str, float]] = {}
     for n, (qid, _, did, _rank, score, *_tag) in _rows(path, (6,)):
-        try:
-            value = float(score)
-        except ValueError:
-            raise NegbenchError(f"{where(path, n)}: score {score!r} is not a number") from None
-        if math.isnan(value):
-            raise NegbenchError(f"{where(path, n)}: score is NaN")
+        value = parse.score(score, where(path, n))
         hits = run.setdefault(qid, {})
         if did in hits:
             raise NegbenchError(f"{where(path, n)}: doc {did!r} appears twice for query {qid!r}")
@@ -61,10 +56,7 @@ def read_trec_qrels(path: Path) -> Qrels:
     """``qid iter docid rel`` (the iteration column may be ``0`` or ``Q0``) -> {qid: {docid: rel}}."""
     qrels: Qrels = {}
     for n, (qid, _, did, rel) in _rows(path, (4,)):
-        try:
-            value = int(rel)
-        except ValueError:
-            raise NegbenchError(f"{where(path, n)}: relevance {rel!r} is not an integer") from None
+        value = parse.relevance(rel, where(path, n))
         judged = qrels.setdefault(qid, {})
         if did in judged:
             raise NegbenchError(f"{where(path, n)}: query {qid!r} judges doc {did!r} twice")

@@ -33,6 +33,13 @@ class Workspace:
         return load_suite_data(self.suite, self.data_root)
 
     @cached_property
+    def data_fingerprint(self) -> str:
+        """sha256 of the loaded data (``harness.fingerprint``): keys every reusable artefact."""
+        from negbench.harness.fingerprint import data_fingerprint
+
+        return data_fingerprint(self.data)
+
+    @cached_property
     def base_encoder(self) -> CachedEncoder:
         from negbench.harness.models import load_model
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from negbench.harness import parse
 from negbench.harness.data import Corpus, Split
 from negbench.harness.errors import NegbenchError
 
@@ -45,7 +47,8 @@ class MiningContext:
 
 
 def _coerce(sampler: str, name: str, value: Any, hint: Any) -> Any:
-    """Convert a (string) value to a field's declared type: int, float, bool, str, Optional."""
+    """Convert a (string) value to a field's declared type: int, float, bool, str, Optional;
+    numbers follow the strict grammar of ``harness.parse`` (no ``1_0``, ``nan`` or ``inf``)."""
     if not isinstance(value, str) or hint is None:
         return value
     args = typing.get_args(hint)
@@ -53,17 +56,38 @@ def _coerce(sampler: str, name: str, value: Any, hint: Any) -> Any:
         if value.lower() in ("none", "null", "") and type(None) in args:
             return None
         hint = next(a for a in args if a is not type(None))
+    loc = f"sampler {sampler!r}: parameter {name}"
+    if hint is bool:
+        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise NegbenchError(f"{loc}={value!r} is not a bool")
+        return value.lower() in ("true", "1", "yes")
     try:
-        if hint is bool:
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(value)
-            return value.lower() in ("true", "1", "yes")
-        if hint in (int, float, str):
-            return hint(value)
-    except ValueError:
-        raise NegbenchError(f"sampler {sampler!r}: parameter {name}={value!r} is not a "
-                            f"{getattr(hint, '__name__', hint)}") from None
+        if hint is int:
+            return parse.integer(value, "value", loc)
+        if hint is float:
+            return parse.score(value, loc)
+    except NegbenchError:
+        what = "an integer" if hint is int else "a finite number"
+        raise NegbenchError(f"{loc}={value!r} is not {what}") from None
     return value
+
+
+def check_params(sampler: str, params: Any) -> None:
+    """Refuse values no sampler can use (a non-finite number, a bool where a number is
+    declared), then run the parameters' own ``check()`` (ranges, counts, files) if any."""
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise NegbenchError(f"sampler {sampler!r}: parameter {f.name}={value} is not a "
+                                "finite number")
+    check = getattr(params, "check", None)
+    if callable(check):
+        try:
+            check()
+        except NegbenchError as exc:
+            msg = str(exc)
+            raise NegbenchError(msg if msg.startswith(("sampler ", f"{sampler}:"))
+                                else f"sampler {sampler!r}: {msg}") from None
 
 
 @dataclass
@@ -104,7 +128,18 @@ class Sampler(abc.ABC):
                                 f"known: {sorted(fields)}")
         hints = typing.get_type_hints(cls.Params)
         coerced = {k: _coerce(cls.name, k, v, hints.get(k)) for k, v in values.items()}
-        return cls(cls.Params(**coerced))
+        params = cls.Params(**coerced)
+        check_params(cls.name, params)
+        sampler = cls(params)
+        sampler.check()
+        return sampler
+
+    def check(self) -> None:
+        """Validate parameters beyond ``Params.check`` (before anything runs); default none."""
+
+    def check_suite(self, data: Any) -> None:
+        """Refuse a suite this sampler cannot mine (e.g. no taxonomy), before anything runs;
+        ``data`` is the suite's ``SuiteData``. Default: every suite."""
 
     @classmethod
     def description(cls) -> str:

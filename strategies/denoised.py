@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from negbench.harness.cross_encoder import CrossEncoderSpec, teacher
 from negbench.harness.dense_search import Hits
@@ -71,6 +72,10 @@ class DenoisedNegatives(Sampler):
         if not 0.0 < p.threshold < 1.0:
             raise NegbenchError(f"denoised: threshold must be in (0, 1), got {p.threshold}")
         check_num_negatives(p.num_negatives)
+        if p.range_max < 1 or p.ce_steps < 1 or p.ce_folds < 1:
+            raise NegbenchError("denoised: range_max, ce_steps and ce_folds must be >= 1")
+        if p.cross_encoder and not Path(p.cross_encoder).is_dir():
+            raise NegbenchError(f"{p.cross_encoder}: cross-encoder folder not found")
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         p = self.params

@@ -53,11 +53,19 @@ class WindowParams:
         if self.sampling not in ("top", "random"):
             raise NegbenchError(f"sampling must be 'top' or 'random', got {self.sampling!r}")
         check_num_negatives(self.num_negatives)
+        if (self.min_score is not None and self.max_score is not None
+                and self.min_score > self.max_score):
+            raise NegbenchError(f"min_score {self.min_score} > max_score {self.max_score}: no "
+                                "candidate can pass")
+        if self.absolute_margin is not None and self.absolute_margin < 0:
+            raise NegbenchError(f"absolute_margin must be >= 0, got {self.absolute_margin}")
+        if self.relative_margin is not None and not 0 <= self.relative_margin < 1:
+            raise NegbenchError(f"relative_margin must be in [0, 1), got {self.relative_margin}")
 
 
 def check_num_negatives(k: int) -> None:
     if k < 1:
-        raise NegbenchError("num_negatives must be >= 1")
+        raise NegbenchError(f"num_negatives must be >= 1, got {k}")
 
 
 def ranking_depth(range_max: int, exclude: dict[str, set[str]]) -> int:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from negbench.harness.errors import NegbenchError, where
+from negbench.harness.errors import NegbenchError
+from negbench.harness.negatives import read_negatives
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.engine import (
     check_num_negatives,
@@ -20,41 +20,21 @@ from negbench.strategies.registry import register
 @dataclass
 class FromFileParams:
     """``path``: JSONL, one object per line with ``query_id``, ``positive_id`` and
-    ``negative_ids`` (corpus ids) and/or ``negative_texts`` (generated texts). Training pairs
-    the file lacks, or with fewer than ``num_negatives`` negatives (ids and texts together), are
-    topped up with random negatives (``fallback_pairs``); longer rows are kept as given."""
+    ``negative_ids`` (corpus ids) and/or ``negative_texts`` (generated texts). A file must
+    cover every training pair with at least ``num_negatives`` negatives (ids and texts
+    together; longer rows are kept as given); ``allow_partial=true`` accepts a file that does
+    not and tops the short pairs up with random negatives (recorded as ``fallback_pairs``)."""
 
     path: str = ""
     num_negatives: int = 1
+    allow_partial: bool = False
 
-
-def read_negatives_jsonl(path: Path) -> dict[tuple[str, str], NegativeRow]:
-    """Parse and validate the user's file; every problem names the file and line."""
-    if not path.is_file():
-        raise NegbenchError(f"{path}: negatives file not found")
-    rows: dict[tuple[str, str], NegativeRow] = {}
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise NegbenchError(f"{where(path, n)}: invalid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict) or not {"query_id", "positive_id"} <= set(obj):
-                raise NegbenchError(f"{where(path, n)}: needs query_id and positive_id")
-            ids, texts = obj.get("negative_ids", []), obj.get("negative_texts", [])
-            if not isinstance(ids, list) or not isinstance(texts, list) or not (ids or texts):
-                raise NegbenchError(f"{where(path, n)}: negative_ids / negative_texts must be "
-                                    "non-empty lists")
-            if any(not str(t).strip() for t in texts):
-                raise NegbenchError(f"{where(path, n)}: empty generated negative text")
-            key = (str(obj["query_id"]), str(obj["positive_id"]))
-            if key in rows:
-                raise NegbenchError(f"{where(path, n)}: duplicate row for {key}")
-            rows[key] = NegativeRow(*key, tuple(str(d) for d in ids),
-                                    tuple(str(t) for t in texts))
-    return rows
+    def check(self) -> None:
+        if not self.path:
+            raise NegbenchError("from-file needs --param from-file.path=FILE.jsonl")
+        if not Path(self.path).is_file():
+            raise NegbenchError(f"{self.path}: negatives file not found")
+        check_num_negatives(self.num_negatives)
 
 
 @register("from-file")
@@ -65,16 +45,23 @@ class FromFileNegatives(Sampler):
     paper = "e.g. LLM-generated negatives; any external miner"
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
-        if not self.params.path:
-            raise NegbenchError("from-file needs --param from-file.path=FILE.jsonl")
-        path = Path(self.params.path)
-        given = read_negatives_jsonl(path)
+        self.params.check()
+        path, k = Path(self.params.path), self.params.num_negatives
+        given = {(r.query_id, r.positive_id): r for r in
+                 read_negatives(path, ctx.corpus, ctx.exclude, require_negatives=True)}
         ctx.extra["input_file"] = str(path)
         pairs = training_pairs(ctx.train)
         if not any(p in given for p in pairs):
             raise NegbenchError(f"{path}: no row matches a training pair of the suite")
-        k = self.params.num_negatives
-        check_num_negatives(k)
+        short = [p for p in pairs if p not in given or
+                 len(given[p].negative_ids) + len(given[p].negative_texts) < k]
+        if short and not self.params.allow_partial:
+            missing = sum(p not in given for p in short)
+            raise NegbenchError(
+                f"{path}: covers {len(pairs) - missing} of {len(pairs)} training pairs and "
+                f"{len(short) - missing} of them have fewer than {k} negative(s); complete "
+                "it, or accept random negatives for the rest with "
+                "--param from-file.allow_partial=true (recorded as fallback_pairs)")
         rows, fill = [], {}
         for q, pos in pairs:
             g = given.get((q, pos), NegativeRow(q, pos, ()))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from negbench.harness import parse
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.engine import FILL_KEY, pair_rng, record_fill
@@ -22,6 +23,9 @@ class MixtureParams:
     or ``dense[range_max=200]:0.5,random:0.5`` (unlisted parameters keep their defaults)."""
 
     components: str = "dense:0.5,random:0.5"
+
+    def check(self) -> None:
+        parse_components(self.components)
 
 
 def _split_top(spec: str) -> list[str]:
@@ -43,8 +47,8 @@ def parse_components(spec: str) -> list[tuple[str, dict[str, str], float]]:
     for part in _split_top(spec):
         m = _COMPONENT.match(part.strip())
         try:
-            w = float(m["weight"]) if m else -1.0
-        except ValueError:
+            w = parse.score(m["weight"].strip(), "weight") if m else -1.0
+        except NegbenchError:
             w = -1.0
         if not m or w < 0:
             raise NegbenchError(f"mixture: component {part!r} needs NAME:WEIGHT or "

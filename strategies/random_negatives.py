@@ -13,6 +13,9 @@ from negbench.strategies.registry import register
 class RandomParams:
     num_negatives: int = 1
 
+    def check(self) -> None:
+        check_num_negatives(self.num_negatives)
+
 
 @register("random")
 class RandomNegatives(Sampler):

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from negbench.harness.dense_search import Hits
+from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.dense_candidates import dense_candidates
-from negbench.strategies.engine import Pair, mine_ranked, pair_rng
+from negbench.strategies.engine import Pair, check_num_negatives, mine_ranked, pair_rng
 from negbench.strategies.registry import register
 
 
@@ -25,6 +26,13 @@ class SimANSParams:
     b: float = 0.0
     range_max: int = 100
     num_negatives: int = 1
+
+    def check(self) -> None:
+        if self.a < 0:
+            raise NegbenchError(f"a must be >= 0, got {self.a}")
+        if self.range_max < 1:
+            raise NegbenchError(f"range_max must be >= 1, got {self.range_max}")
+        check_num_negatives(self.num_negatives)
 
 
 def simans_weights(neg_scores: np.ndarray, pos_score: float, a: float, b: float) -> np.ndarray:

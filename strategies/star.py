@@ -22,6 +22,9 @@ class StarParams:
     range_max: int = 200
     num_negatives: int = 1
 
+    def check(self) -> None:
+        WindowParams(range_max=self.range_max, num_negatives=self.num_negatives).check()
+
 
 @register("star")
 class StarNegatives(Sampler):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from negbench.harness.errors import NegbenchError
+from negbench.harness import parse
+from negbench.harness.errors import NegbenchError, where
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.engine import check_num_negatives, finish, pair_rng
 from negbench.strategies.registry import register
+
+NO_TAXONOMY = ("taxonomy needs a parent map: the suite provides none, set "
+               "--param taxonomy.parents_file=FILE.tsv")
 
 
 @dataclass
@@ -23,18 +26,32 @@ class TaxonomyParams:
     num_negatives: int = 1
     fallback_random: bool = True
 
+    def check(self) -> None:
+        check_num_negatives(self.num_negatives)
+        if not self.fallback_random:
+            raise NegbenchError("taxonomy: fallback_random=false is no longer supported: every "
+                                "sampler trains on every pair (short pairs get random negatives)")
+        if self.parents_file and not Path(self.parents_file).is_file():
+            raise NegbenchError(f"{self.parents_file}: parents file not found")
+
 
 def read_parent_map(path: Path) -> dict[str, set[str]]:
+    """``doc_id<TAB>parent_id`` lines (header optional); problems name the file and line."""
     if not path.is_file():
         raise NegbenchError(f"{path}: parents file not found")
     out: dict[str, set[str]] = {}
-    with open(path, encoding="utf-8", newline="") as fh:
-        for n, row in enumerate(csv.reader(fh, delimiter="\t"), 1):
-            if n == 1 and row[:2] == ["doc_id", "parent_id"]:
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                row = raw.decode("utf-8").rstrip("\r\n").split("\t")
+            except UnicodeDecodeError:
+                raise NegbenchError(f"{where(path, n)}: not valid UTF-8") from None
+            if n == 1 and row[:2] == ["doc_id", "parent_id"] or row == [""]:
                 continue
             if len(row) < 2:
-                raise NegbenchError(f"{path}:{n}: expected doc_id<TAB>parent_id")
-            out.setdefault(row[0], set()).add(row[1])
+                raise NegbenchError(f"{where(path, n)}: expected doc_id<TAB>parent_id")
+            doc = parse.identifier(row[0], "doc_id", where(path, n))
+            out.setdefault(doc, set()).add(parse.identifier(row[1], "parent_id", where(path, n)))
     return out
 
 
@@ -56,19 +73,19 @@ class TaxonomyNegatives(Sampler):
             "Supervised Skill Extraction, RecSys in HR workshop"
     simplified = "siblings sampled uniformly; no other ESCO-specific negative types"
 
+    def check_suite(self, data) -> None:
+        if not self.params.parents_file and not data.parents:
+            raise NegbenchError(NO_TAXONOMY)
+
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         p = self.params
-        check_num_negatives(p.num_negatives)
-        if not p.fallback_random:
-            raise NegbenchError("taxonomy: fallback_random=false is no longer supported: every "
-                                "sampler trains on every pair (short pairs get random negatives)")
+        p.check()
         if p.parents_file:
             parents = read_parent_map(Path(p.parents_file))
-        elif "parent_map" in ctx.extra:
+        elif ctx.extra.get("parent_map"):
             parents = ctx.extra["parent_map"]
         else:
-            raise NegbenchError("taxonomy needs a parent map: the suite provides none, set "
-                                "--param taxonomy.parents_file=FILE.tsv")
+            raise NegbenchError(NO_TAXONOMY)
         children = siblings_index(parents)
         pairs = training_pairs(ctx.train)
         chosen, no_sibling = {}, 0

@@ -14,6 +14,7 @@ import csv
 import sys
 from pathlib import Path
 
+from negbench.harness import parse
 from negbench.harness.data import Corpus, Split, check_doc
 from negbench.harness.errors import NegbenchError, where
 from negbench.suites.definition import Suite
@@ -63,9 +64,9 @@ def read_qrels_trec(path: Path) -> dict[str, dict[str, int]]:
             cols = line.split()
             if not cols or cols[0].startswith("#"):
                 continue
-            if len(cols) != 4 or not cols[3].lstrip("-").isdigit():
+            if len(cols) != 4:
                 raise NegbenchError(f"{where(path, n)}: expected 'qid 0 pid rel'")
-            qrels.setdefault(cols[0], {})[cols[2]] = int(cols[3])
+            qrels.setdefault(cols[0], {})[cols[2]] = parse.relevance(cols[3], where(path, n))
     return qrels
 
 

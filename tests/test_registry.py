@@ -104,7 +104,7 @@ def test_cli_rejects_bad_input_in_one_line(tmp_path):
         (["run", "--suite", "beir/scifat", "--samplers", "random", "--output", str(tmp_path)],
          "did you mean 'beir/scifact'"),
         (["run", "--suite", "beir/scifact", "--samplers", "dense", "--param",
-          "dense.range_min=abc", "--output", str(tmp_path)], "is not a int"),
+          "dense.range_min=abc", "--output", str(tmp_path)], "is not an integer"),
         (["run", "--suite", "beir/scifact", "--samplers", "dense", "--budget", "huge",
           "--output", str(tmp_path)], "unknown budget"),
     ]

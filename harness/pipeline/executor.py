@@ -5,7 +5,8 @@ A stage is a small function with declared outputs: ``run(state)`` does the work 
 state on resume. The executor times each stage and records it in the per-run manifest
 (``<out>/work/<key>/manifest.json``); a stage counts as done only when its entry carries the
 run's config hash and its output files still hash to what was recorded, and redoing a stage
-invalidates every later one.
+invalidates every later one. The manifest and each entry also carry the data fingerprint
+(``harness.fingerprint``): a run folder resumed over other data starts over.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from negbench.harness.fingerprint import FIELD as FINGERPRINT
 from negbench.harness.negatives import sha256_file
 from negbench.harness.records import write_json_atomic
 
@@ -48,19 +50,22 @@ class Manifest:
     """Per-run stage ledger: stage -> output paths (relative to ``out`` when inside it), their
     sha256, the config hash and the stage's facts (seconds, counts)."""
 
-    def __init__(self, out: Path, key: str, config_hash: str, order: list[str]) -> None:
+    def __init__(self, out: Path, key: str, config_hash: str, order: list[str],
+                 data_fingerprint: str | None = None) -> None:
         self.out = Path(out)
         self.path = self.out / "work" / key / "manifest.json"
         self.config_hash = config_hash
+        self.data_fingerprint = data_fingerprint  # the data the stages read (fingerprint.py)
         self.order = order
         self.stages: dict[str, dict] = {}
         if self.path.exists():
             try:
                 raw = json.loads(self.path.read_text())
-            except (json.JSONDecodeError, OSError):
+            except (json.JSONDecodeError, OSError, UnicodeDecodeError):
                 raw = {}
-            if raw.get("config_hash") == config_hash:
-                self.stages = dict(raw.get("stages", {}))
+            if isinstance(raw, dict) and raw.get("config_hash") == config_hash and \
+                    raw.get(FINGERPRINT) == data_fingerprint:
+                self.stages = dict(raw.get("stages") or {})
 
     def resolve(self, rel: str) -> Path:
         p = Path(rel)
@@ -69,7 +74,8 @@ class Manifest:
     def done(self, stage: str) -> dict | None:
         """The stage's entry if it finished under this config and its outputs are intact."""
         entry = self.stages.get(stage)
-        if not entry or entry.get("config_hash") != self.config_hash:
+        if not isinstance(entry, dict) or entry.get("config_hash") != self.config_hash or \
+                entry.get(FINGERPRINT) != self.data_fingerprint:
             return None
         for rel, sha in zip(entry["path"], entry["sha256"]):
             p = self.resolve(rel)
@@ -84,8 +90,10 @@ class Manifest:
         rels = [str(Path(p).relative_to(self.out)) if Path(p).is_relative_to(self.out)
                 else str(p) for p in paths]
         self.stages[stage] = {"path": rels, "sha256": [sha256_path(Path(p)) for p in paths],
-                              "config_hash": self.config_hash, **facts}
-        write_json_atomic({"config_hash": self.config_hash, "stages": self.stages}, self.path)
+                              "config_hash": self.config_hash,
+                              FINGERPRINT: self.data_fingerprint, **facts}
+        write_json_atomic({"config_hash": self.config_hash, FINGERPRINT: self.data_fingerprint,
+                           "stages": self.stages}, self.path)
         if os.environ.get(CRASH_ENV) == stage:
             raise InjectedCrash(f"{CRASH_ENV}={stage}: stopping right after the {stage} stage")
 

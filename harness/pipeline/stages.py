@@ -69,7 +69,9 @@ def _neg_path(s: RunState) -> Path:
 
 
 def mine(s: RunState) -> tuple[list[Path], dict]:
+    from negbench.harness.mined import check_mined
     from negbench.harness.negatives import check_negatives
+    from negbench.strategies.base import training_pairs
 
     data, ws, cfg = s.ws.data, s.ws, s.cfg
     ctx = MiningContext(corpus=data.corpus, train=data.train, exclude=data.exclude,
@@ -82,6 +84,8 @@ def mine(s: RunState) -> tuple[list[Path], dict]:
     if ctx.extra.get("input_file"):  # a user's negatives file: errors name its lines
         read_negatives(Path(ctx.extra["input_file"]), data.corpus, data.exclude)
     check_negatives(s.rows, data.corpus, data.exclude, f"sampler {cfg.sampler}")
+    check_mined(cfg.sampler, s.sampler.uses_negatives, s.rows, training_pairs(data.train),
+                int(ctx.extra.get("fallback_pairs", 0)))
     s.neg_path = _neg_path(s)
     s.neg_sha = write_negatives(s.rows, s.neg_path)
     calls = (ws.base_encoder.calls if "base_encoder" in ws.__dict__ else 0) - calls_before
