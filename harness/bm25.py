@@ -97,7 +97,7 @@ class BM25:
         """Top-``k`` hits per query id, in trec_eval order."""
         import json
 
-        from negbench.harness.records import write_json_atomic
+        from negbench.harness.records import write_text_atomic
 
         path = self._results_path(k)
         try:
@@ -113,5 +113,5 @@ class BM25:
                 cached[text] = [[h.docid, float(h.score)] for h in res.get(i, [])]
             self.lucene_queries += len(chunk)
         if missing:
-            write_json_atomic(cached, path)
+            write_text_atomic(json.dumps(cached, separators=(",", ":")), path)
         return {q: sort_hits([(d, s) for d, s in cached[t]]) for q, t in queries.items()}
