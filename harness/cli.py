@@ -30,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
+    try:  # argument types (e.g. --seeds) raise NegbenchError too: one line, exit 2
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except NegbenchError as exc:
         print(f"negbench: error: {exc}", file=sys.stderr)

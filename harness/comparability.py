@@ -1,7 +1,7 @@
 """Refuse to compare records that do not answer the same question.
 
-Trained records must agree on track, budget, suite, split and model; zero-shot records (no
-training, hence no track or training budget) only on suite and split. ``check_comparable`` is
+Trained records must agree on track, budget, suite, split, model and data fingerprint;
+zero-shot records (no training, hence no track or training budget) on suite, split and data. ``check_comparable`` is
 called by ``report`` and ``regress`` and should be by anything that puts records into one
 table (``table.md``).
 """
@@ -35,6 +35,8 @@ FIELDS = {
     "suite": (True, lambda r: str(r.get("suite"))),
     "split": (True, lambda r: str(r.get("split"))),
     "model": (False, lambda r: str(r.get("model"))),
+    # the data they came from (harness.fingerprint); "none" = written before fingerprints
+    "data": (True, lambda r: str(r.get("data_fingerprint") or "none")[:12]),
 }
 
 
@@ -59,9 +61,9 @@ def describe(diffs: dict[str, Counter]) -> str:
 
 def check_comparable(records: list[dict], what: str = "records") -> None:
     """Raise ``NegbenchError`` (one line naming each differing field and its values) unless
-    every record is on the same track, budget, suite, split and model (zero-shot records:
-    suite and split only)."""
+    every record is on the same track, budget, suite, split, model and data (zero-shot
+    records: suite, split and data only)."""
     diffs = differences(records)
     if diffs:
         raise NegbenchError(f"{what} are not comparable: {describe(diffs)}; compare "
-                            "records of one track/budget/suite/model at a time")
+                            "records of one track/budget/suite/model/data at a time")

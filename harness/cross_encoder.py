@@ -26,7 +26,9 @@ import numpy as np
 
 from negbench.harness.data import Corpus, Split
 from negbench.harness.errors import NegbenchError
+from negbench.harness.fingerprint import split_fingerprint
 from negbench.harness.models import resolve_model
+from negbench.harness.pipeline.executor import sha256_tree
 
 MAX_TRAIN_PAIRS = 5000  # (query, positive) pairs the teacher sees; a seeded subset beyond
 TEACHER_WINDOW = 30  # label-0 ranks: the top 30 non-positives of BM25 and of the dense model
@@ -54,8 +56,7 @@ class CrossEncoderSpec:
         spec = {k: v for k, v in asdict(self).items() if k != "device"}
         raw = json.dumps({"spec": spec, "fold": fold, "rankers": rankers, "recipe": RECIPE,
                           "max_pairs": MAX_TRAIN_PAIRS, "corpus": corpus.fingerprint(),
-                          "qrels": sorted((q, d, r) for q, j in split.qrels.items()
-                                          for d, r in j.items())}, sort_keys=True)
+                          "split": split_fingerprint(split)}, sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -179,7 +180,11 @@ class CrossEncoderScorer:
         self.path = str(path)
         self.description = description
         self.queries, self.corpus = queries, corpus
-        tag = hashlib.sha256(f"{Path(path).resolve()}|{max_length}".encode()).hexdigest()[:16]
+        # scores are cached by (query id, doc id): key them by the model's files and the texts
+        # those ids stand for (harness.fingerprint), so other data or another model never hits
+        texts = split_fingerprint(Split("scorer", queries, {}))
+        tag = hashlib.sha256(f"{sha256_tree(Path(path))}|{max_length}|{corpus.fingerprint()}|"
+                             f"{texts}".encode()).hexdigest()[:16]
         self.cache_file = Path(cache_dir) / "ce-scores" / f"{tag}.json"
         self.cache: dict[str, float] = (json.loads(self.cache_file.read_text())
                                         if self.cache_file.exists() else {})

@@ -7,6 +7,8 @@ downloads, so ``ir_datasets.load(id)`` works with no network. Seeding is idempot
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from negbench.harness.data import Corpus, Split, check_doc, validate_split
 from negbench.harness.errors import NegbenchError
+from negbench.harness.negatives import sha256_file
 from negbench.harness.paths import data_root
 
 BEIR_STAGED = {"scifact": ("beir-scifact", ["train", "test"]),
@@ -45,17 +48,60 @@ def _atomic_copy(src: Path, dst: Path, gz: bool = False) -> None:
     os.replace(tmp, dst)
 
 
+STAMP = "negbench-source.json"  # what a seeded cache folder was seeded from
+
+
+def _source_sha(files: list[Path]) -> str:
+    """sha256 over the staged files' names and bytes (memoised per size and mtime)."""
+    key = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    if key not in _SOURCE_SHA:
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f.name.encode() + b"\0" + sha256_file(f).encode())
+        _SOURCE_SHA[key] = h.hexdigest()
+    return _SOURCE_SHA[key]
+
+
+_SOURCE_SHA: dict[tuple, str] = {}
+
+
+def _seeded_from(folder: Path, sha: str) -> bool:
+    try:
+        return json.loads((folder / STAMP).read_text()).get("sha256") == sha
+    except (OSError, ValueError):
+        return False
+
+
+def _stamp(folder: Path, sha: str, src: Path) -> None:
+    from negbench.harness.records import write_json_atomic
+
+    write_json_atomic({"sha256": sha, "source": str(src)}, folder / STAMP)
+
+
 def seed_beir(name: str, root: Path | None = None) -> Path:
-    """Zip a staged BEIR folder into ``<irds>/beir/<name>/source.zip``; returns the zip path."""
+    """Zip a staged BEIR folder into ``<irds>/beir/<name>/source.zip``; returns the zip path.
+
+    The cache folder is keyed by the staged files' sha256 (``negbench-source.json``): seeded
+    from other files (another ``--data-root``, edited data) it is emptied and seeded again,
+    after the staged files pass negbench's strict BEIR readers."""
     folder_name, splits = BEIR_STAGED[name]
     src = data_root(root) / folder_name
-    dst = irds_home() / "beir" / name / "source.zip"
-    if dst.exists():
-        return dst
     if not src.is_dir():
         raise NegbenchError(f"{src}: staged BEIR data not found; set $NEGBENCH_DATA or --data-root")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".zip.tmp")
+    files = [src / "corpus.jsonl", src / "queries.jsonl"] + [src / "qrels" / f"{sp}.tsv"
+                                                              for sp in splits]
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise NegbenchError(f"{missing[0]}: staged BEIR file not found")
+    sha = _source_sha(files)
+    folder = irds_home() / "beir" / name
+    dst = folder / "source.zip"
+    if dst.exists() and _seeded_from(folder, sha):
+        return dst
+    _check_beir_files(src, splits)
+    shutil.rmtree(folder, ignore_errors=True)  # ir_datasets' derived files came from the old zip
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".zip.tmp")
     os.close(fd)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.write(src / "corpus.jsonl", f"{name}/corpus.jsonl")
@@ -63,22 +109,42 @@ def seed_beir(name: str, root: Path | None = None) -> Path:
         for sp in splits:
             zf.write(src / "qrels" / f"{sp}.tsv", f"{name}/qrels/{sp}.tsv")
     os.replace(tmp, dst)
+    _stamp(folder, sha, src)
     return dst
 
 
+def _check_beir_files(src: Path, splits: list[str]) -> None:
+    """The staged files under negbench's strict grammar (ir_datasets would read ``1_0`` as 10)."""
+    from negbench.harness.beir_folder import read_corpus, read_qrels_tsv, read_queries
+
+    corpus, queries = read_corpus(src / "corpus.jsonl"), read_queries(src / "queries.jsonl")
+    for sp in splits:
+        read_qrels_tsv(src / "qrels" / f"{sp}.tsv", queries, corpus.docs)
+
+
 def seed_msmarco(root: Path | None = None) -> list[Path]:
-    """Place the staged MS MARCO passage queries/qrels in the ir_datasets cache (no passages)."""
+    """Place the staged MS MARCO passage queries/qrels in the ir_datasets cache (no passages);
+    a cached file that differs from the staged one is replaced (qrels checked strictly)."""
+    from negbench.harness.trec_files import read_trec_qrels
+
     base = irds_home() / "msmarco-passage"
     droot = data_root(root)
     out = []
     for rel, staged in MSMARCO_STAGED.items():
-        dst = base / rel
-        if not dst.exists():
-            _atomic_copy(droot / staged, dst)
+        dst, src = base / rel, droot / staged
+        if not src.is_file():
+            raise NegbenchError(f"{src}: staged MS MARCO file not found; set $NEGBENCH_DATA or "
+                                "--data-root")
+        if not dst.exists() or sha256_file(dst) != sha256_file(src):
+            if rel.endswith("qrels"):
+                read_trec_qrels(src)
+            _atomic_copy(src, dst)
         out.append(dst)
     gz = base / "trec-dl-2020" / "queries.tsv.gz"
-    if not gz.exists():
+    sha = _source_sha([droot / MSMARCO_STAGED["trec-dl-2020/queries.tsv"]])
+    if not gz.exists() or not _seeded_from(gz.parent, sha):
         _atomic_copy(droot / MSMARCO_STAGED["trec-dl-2020/queries.tsv"], gz, gz=True)
+        _stamp(gz.parent, sha, droot / MSMARCO_STAGED["trec-dl-2020/queries.tsv"])
     version = base / "trec-dl-hard" / "irds_version.txt"
     if not version.exists():
         version.write_text("v3")  # without it ir_datasets' migrator deletes the qrels

@@ -13,7 +13,7 @@ _RANX = {"nDCG": "ndcg", "RR": "mrr", "R": "recall", "P": "precision", "AP": "ma
 _GRADED = {"nDCG"}  # measures that use graded relevance; the rest are binary
 # computed by negbench from the ranked lists (not in ranx): RP@k = hits in top k / min(k, #relevant)
 _CUSTOM_CUTOFF = {"RP"}
-_PATTERN = re.compile(r"^(?P<name>[A-Za-z]+)(@(?P<k>\d+))?$")
+_PATTERN = re.compile(r"^(?P<name>[A-Za-z]+)(@(?P<k>[1-9][0-9]{0,8}))?$")  # k >= 1
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ def parse_measure(text: str) -> Measure:
     m = _PATTERN.match(text.strip())
     lookup = {k.lower(): k for k in _RANX}
     if not m or m.group("name").lower() not in lookup:
-        raise NegbenchError(f"unknown measure {text!r}; known: {', '.join(_RANX)} with @k")
+        raise NegbenchError(f"unknown measure {text!r}; known: {', '.join(_RANX)} with @k "
+                            "(k a whole number >= 1)")
     k = int(m.group("k")) if m.group("k") else None
     return Measure(lookup[m.group("name").lower()], k)
 

@@ -38,6 +38,12 @@ def data_root(override: str | os.PathLike | None = None, required: bool = True) 
 
 def cache_root(override: str | os.PathLike | None = None) -> Path:
     """Cache for embeddings and BM25 indexes (``$NEGBENCH_CACHE`` or ``~/.cache/negbench``)."""
+    from negbench.harness.preflight import writable_dir
+
     root = Path(override or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "negbench")
-    root.mkdir(parents=True, exist_ok=True)
+    writable_dir(root, f"the cache folder (--cache-dir or ${CACHE_ENV})")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NegbenchError(f"{root}: cannot create the cache folder ({exc.strerror})") from None
     return root

@@ -55,3 +55,13 @@ def training_pairs_present(data) -> None:
         where = data.train.source or data.train.name
         raise NegbenchError(f"{where}: no training pair (no query has a judged doc with "
                             "relevance >= 1): a sampler would train on nothing")
+
+
+def suite_data(ws) -> None:
+    """Load and check the workspace's data; suites read through ir_datasets first need a
+    writable ``$IR_DATASETS_HOME`` (the cache is seeded from the staged files)."""
+    if ws.suite.loader in ("irds", "msmarco"):
+        from negbench.harness.irds import irds_home
+
+        writable_dir(irds_home(), "the ir_datasets cache ($IR_DATASETS_HOME)")
+    ws.data  # noqa: B018 - loads and validates corpus, queries and qrels

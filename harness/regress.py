@@ -21,6 +21,7 @@ import numpy as np
 from negbench.harness import stats
 from negbench.harness.comparability import check_comparable, track
 from negbench.harness.errors import NegbenchError
+from negbench.harness.fingerprint import FIELD
 from negbench.harness.records import write_json_atomic
 from negbench.harness.report import build_systems
 
@@ -39,7 +40,11 @@ def _context(records: list[dict]) -> dict:
     ctx = {"suite": records[0]["suite"], "split": records[0]["split"],
            "profile": records[0]["conventions"]["profile"],
            "track": track(trained) if trained else None, "budget": budget,
-           "model": trained.get("model") if trained else None}
+           "model": trained.get("model") if trained else None,
+           # zero-shot rows have no training budget, but an eval length and depth of their own
+           "zero_shot_budgets": {r["name"]: dict(r.get("budget") or {}) for r in records
+                                 if r["kind"] == "zero-shot"},
+           FIELD: records[0].get(FIELD)}
     for r in records:
         if (r["suite"], r["split"], r["conventions"]["profile"]) != (
                 ctx["suite"], ctx["split"], ctx["profile"]):
@@ -74,17 +79,58 @@ def write_baseline(records: list[dict], path: Path, measures: list[str] | None =
 
 
 def read_baseline(path: Path) -> dict:
+    """A baseline file, checked: something to compare (systems and measures) and only finite
+    scores; anything else is a one-line error naming the file (the gate fails closed)."""
     path = Path(path)
     if not path.is_file():
         raise NegbenchError(f"{path}: baseline file not found (create it with "
                             "`negbench regress --write-baseline FILE --run DIR`)")
     try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise NegbenchError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise NegbenchError(f"{path}: not a negbench regression baseline")
+    problem = _baseline_problem(doc)
+    if problem:
+        raise NegbenchError(f"{path}: {problem}")
     return doc
+
+
+def _baseline_problem(doc: dict) -> str | None:
+    measures, systems = doc.get("measures"), doc.get("systems")
+    if not isinstance(measures, list) or not measures or \
+            not all(isinstance(m, str) for m in measures):
+        return "measures is empty or not a list of names: the gate would check nothing"
+    if not isinstance(systems, dict) or not systems:
+        return "systems is empty: the gate would check nothing"
+    for name, sys_ in systems.items():
+        if not isinstance(sys_, dict) or sys_.get("kind") not in ("zero-shot", "trained"):
+            return f"system {name!r} is not a baseline system"
+        for m in measures:
+            runs = (sys_.get("per_seed") or {}).get(m) or [(sys_.get("per_query") or {}).get(m)]
+            metric = (sys_.get("metrics") or {}).get(m, 0.0)
+            for scores in runs:
+                if not isinstance(scores, dict) or not scores:
+                    return f"system {name!r} has no per-query scores for {m}"
+                if not all(_finite(v) for v in [metric, *scores.values()]):
+                    return f"system {name!r} has a non-finite {m} score (NaN or infinite)"
+    return None
+
+
+def _finite(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_gate_params(tolerance: float, alpha: float, n_resamples: int) -> None:
+    """Parameters under which the gate can fail at all: 0 < alpha < 1, 0 <= tolerance < 1
+    (scores lie in [0, 1]), at least one resample."""
+    if not (math.isfinite(alpha) and 0 < alpha < 1):
+        raise NegbenchError(f"--alpha must be in (0, 1), got {alpha}")
+    if not (math.isfinite(tolerance) and 0 <= tolerance < 1):
+        raise NegbenchError(f"--tolerance must be in [0, 1), got {tolerance}")
+    if n_resamples < 1:
+        raise NegbenchError(f"--resamples must be >= 1, got {n_resamples}")
 
 
 @dataclass
@@ -123,25 +169,45 @@ def _baseline_seeds(system: dict, measure: str) -> list[dict[str, float]]:
     return per_seed if per_seed else [system["per_query"][measure]]
 
 
+def _shared(want: dict | None, got: dict, what: str) -> tuple[dict, dict]:
+    """The fields of two budgets that both sides record (a field only one side knows, from a
+    newer schema, is not a difference); none in common while the run has some is an error."""
+    want = want or {}
+    shared = set(want) & set(got)
+    if got and not shared:
+        raise NegbenchError(f"the baseline records no {what} to compare with the run's "
+                            f"{sorted(got)}; regenerate the baseline")
+    return ({k: v for k, v in want.items() if k in shared},
+            {k: v for k, v in got.items() if k in shared})
+
+
 def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: float = 0.05,
           test: str = "t", correction: str = "holm", n_resamples: int = 10_000,
           seed: int = 0) -> list[RegressCheck]:
     """Every (system, measure) of the baseline, checked against the fresh records with the
     one-sided seed-aware test; ``test`` is the secondary query-level test."""
-    if tolerance < 0:
-        raise NegbenchError(f"tolerance must be >= 0, got {tolerance}")
+    check_gate_params(tolerance, alpha, n_resamples)
+    problem = _baseline_problem(baseline)
+    if problem:
+        raise NegbenchError(f"baseline: {problem}")
     check_comparable(records, "the run's records")
     ctx = _context(records)
-    for key in ("suite", "split", "profile", "track", "budget", "model"):
+    for key in ("suite", "split", "profile", "track", "budget", "model", FIELD):
         want, got = baseline.get(key), ctx[key]
         if key == "track" and got is not None:
             want = want or "full"  # baselines written before tracks existed
-        if key == "budget":  # a field only one side knows (newer schema) is not a difference
-            want = {k: v for k, v in (want or {}).items() if k in got}
-            got = {k: v for k, v in got.items() if k in want}
+        if key == "budget":
+            want, got = _shared(want, got, "budget")
         if want != got:
             raise NegbenchError(f"baseline and run differ in {key}: {want!r} vs {got!r}; "
-                                "regenerate the baseline with the same config")
+                                "regenerate the baseline with the same config and data")
+    for name, budget in ctx["zero_shot_budgets"].items():
+        if name in {s.removesuffix(" (zero-shot)") for s in baseline["systems"]}:
+            want = (baseline.get("zero_shot_budgets") or {}).get(name)
+            want, got = _shared(want, budget, f"zero-shot {name} budget")
+            if want != got:
+                raise NegbenchError(f"baseline and run differ in the budget of zero-shot "
+                                    f"{name}: {want!r} vs {got!r}; regenerate the baseline")
     measures = baseline["measures"]
     fresh = {s.label: s for s in build_systems(records, measures)}
     missing = sorted(set(baseline["systems"]) - set(fresh))
@@ -164,6 +230,13 @@ def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: f
                 name, m, float(bm.mean()), float(fm.mean()), float(bm.mean() - fm.mean()), st.p,
                 st.p, False, st.seeds_a, st.seeds_b, st.mde, st.seed_variance,
                 stats.p_value(test, fm, bm, "less", n_resamples, seed)))
+    if not out:
+        raise NegbenchError("nothing to compare: the baseline has no system x measure check")
+    if not all(math.isfinite(v) for c in out for v in (c.baseline, c.fresh, c.p)):
+        bad = next(c for c in out if not all(math.isfinite(v) for v in (c.baseline, c.fresh,
+                                                                        c.p)))
+        raise NegbenchError(f"{bad.system} {bad.measure}: a non-finite score or p-value "
+                            "(NaN): the gate cannot decide")
     for c, p_adj in zip(out, stats.correct([c.p for c in out], correction, alpha)):
         c.p_adj = p_adj
         c.failed = c.drop > tolerance and p_adj < alpha

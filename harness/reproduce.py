@@ -57,7 +57,49 @@ def load_references(path: Path) -> dict:
         raise NegbenchError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):
         raise NegbenchError(f"{path}: expected a mapping of collections")
+    _check_layout(path)
     return doc
+
+
+def _check_layout(path: Path) -> None:
+    """Collections and entries are mappings, every number is finite: anything else is one
+    line naming the file and line (walks the YAML nodes, which know their lines)."""
+    import math
+
+    root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+
+    def fail(node, what: str) -> None:
+        raise NegbenchError(f"{path}:{node.start_mark.line + 1}: {what}")
+
+    def number(node, what: str) -> None:
+        value = yaml.safe_load(yaml.serialize(node)) if isinstance(node, yaml.ScalarNode) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value):
+            fail(node, f"{what} must be a finite number")
+
+    for coll_key, coll in root.value:
+        if not isinstance(coll, yaml.MappingNode):
+            fail(coll, f"collection {coll_key.value!r} must be a mapping of references")
+        for ref_key, ref in coll.value:
+            if not isinstance(ref, yaml.MappingNode):
+                fail(ref, f"reference {ref_key.value!r} must be a mapping")
+            for key, val in ref.value:
+                if key.value == "tolerance":
+                    number(val, "tolerance")
+                if key.value in _META:
+                    continue
+                if not isinstance(val, yaml.MappingNode):
+                    fail(val, f"{ref_key.value}.{key.value} must map measures to numbers")
+                for m, spec in val.value:
+                    if isinstance(spec, yaml.MappingNode):
+                        fields = {k.value: v for k, v in spec.value}
+                        if "value" not in fields:
+                            fail(spec, f"{ref_key.value}.{key.value}.{m.value}: expected a "
+                                       "number or {value, tolerance}")
+                        for v in fields.values():
+                            number(v, f"{ref_key.value}.{key.value}.{m.value}")
+                    else:
+                        number(spec, f"{ref_key.value}.{key.value}.{m.value}")
 
 
 def verdict(measured: float, expected: float, tolerance: float = OKISH_TOL) -> str:

@@ -11,6 +11,8 @@ from negbench.strategies.base import Sampler
 
 ENTRY_POINT_GROUP = "negbench.strategies"
 _REGISTRY: dict[str, type[Sampler]] = {}
+SKIPPED: dict[str, str] = {}  # entry point name -> why it is not registered (listed by
+# `negbench strategies`)
 _BUILTINS = ("in_batch", "random_negatives", "bm25_negatives", "dense_negatives", "star",
              "simans", "margin", "denoised", "from_file", "taxonomy", "mixture")
 _loaded = False
@@ -43,7 +45,11 @@ def _load_all() -> None:
             obj = ep.load()
         except Exception as exc:  # noqa: BLE001 - any plugin failure becomes one error line
             raise NegbenchError(f"entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from None
-        if isinstance(obj, type) and issubclass(obj, Sampler) and ep.name not in _REGISTRY:
+        if not (isinstance(obj, type) and issubclass(obj, Sampler)):
+            SKIPPED[ep.name] = f"{ep.value} is not a negbench Sampler subclass"
+        elif ep.name in _REGISTRY and _REGISTRY[ep.name] is not obj:
+            SKIPPED[ep.name] = f"{ep.value}: the name is already taken by a built-in sampler"
+        else:
             register(ep.name)(obj)
 
 

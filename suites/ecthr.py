@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from negbench.harness import parse
 from negbench.harness.data import Corpus, Split, check_doc
 from negbench.harness.errors import NegbenchError
 from negbench.suites.definition import Suite
@@ -54,11 +55,17 @@ def parse_date(value, where: str) -> str:
 
 
 def _sentences(value, where: str, key: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = ast.literal_eval(value) if value.strip().startswith("[") else [value]
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise NegbenchError(f"{where}: {key!r} is not a list literal") from None
+    elif isinstance(value, str):
+        value = [value]
     if not isinstance(value, list):
         raise NegbenchError(f"{where}: {key!r} must be a list of sentences")
-    return tuple(str(s).strip() for s in value if str(s).strip())
+    texts = (parse.text(s, f"{key}[{i}]", where) for i, s in enumerate(value))
+    return tuple(t.strip() for t in texts if t.strip())
 
 
 def read_cases(path: Path) -> dict[str, Case]:
@@ -66,7 +73,10 @@ def read_cases(path: Path) -> dict[str, Case]:
     path = Path(path)
     if not path.is_file():
         raise NegbenchError(f"{path}: ECtHR-PCR file not found (echr_pcr_dataset.json)")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NegbenchError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError:

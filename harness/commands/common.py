@@ -11,11 +11,15 @@ def csv_list(text: str) -> list[str]:
 
 
 def seed_list(text: str) -> list[int]:
-    """Comma list of integer seeds (argparse type)."""
-    try:
-        return [int(s) for s in csv_list(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seeds must be integers, got {text!r}") from None
+    """Comma list of distinct decimal seeds in 0..2^32-1 (argparse type; ``1_0`` is not 10).
+    Raises ``NegbenchError``, which the CLI prints as one line."""
+    from negbench.harness import parse
+    from negbench.harness.errors import NegbenchError
+
+    seeds = [parse.integer(s, "seed", "--seeds", 0, 2**32 - 1) for s in csv_list(text)]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise NegbenchError(f"--seeds {text!r}: give distinct integers in 0..2^32-1")
+    return seeds
 
 
 def add_data_root(parser: argparse.ArgumentParser) -> None:

@@ -8,8 +8,10 @@ from negbench.harness.commands.common import add_data_root
 def cmd_data_seed(args) -> int:
     from negbench.harness.irds import irds_home, seed_all
     from negbench.harness.paths import data_root
+    from negbench.harness.preflight import writable_dir
 
     root = data_root(args.data_root)
+    writable_dir(irds_home(), "the ir_datasets cache ($IR_DATASETS_HOME)")
     paths = seed_all(root)
     print(f"seeded {len(paths)} ir_datasets cache files under {irds_home()} from {root}")
     return 0

@@ -14,6 +14,7 @@ from negbench.harness.commands.common import add_data_root, csv_list
 def cmd_eval(args) -> int:
     from tabulate import tabulate
 
+    from negbench.harness import preflight
     from negbench.harness.conventions import get_profile
     from negbench.harness.evaluate import evaluate_run
     from negbench.harness.measures import parse_measures
@@ -23,6 +24,8 @@ def cmd_eval(args) -> int:
     from negbench.suites.loading import load_test_qrels
     from negbench.suites.registry import get_suite
 
+    if args.output:  # checked before reading: the result must not replace its own input
+        preflight.writable_file(args.output, "--output", keep=[args.run])
     suite = get_suite(args.suite)
     measures = parse_measures(csv_list(args.measures) if args.measures else suite.measures)
     profile = get_profile(suite.profile)

@@ -10,7 +10,7 @@ from negbench.harness.commands.common import add_data_root
 def cmd_strategies(args) -> int:
     from tabulate import tabulate
 
-    from negbench.strategies.registry import available
+    from negbench.strategies.registry import SKIPPED, available
 
     rows = []
     for name, cls in available().items():
@@ -19,6 +19,8 @@ def cmd_strategies(args) -> int:
         rows.append([name, cls.description(), cls.paper or "-", cls.simplified or "-", params])
     print(tabulate(rows, headers=["sampler", "description", "paper", "simplified here",
                                   "parameters (defaults)"], tablefmt="github"))
+    for name, why in sorted(SKIPPED.items()):
+        print(f"entry point {name!r} not registered: {why}")
     return 0
 
 

@@ -10,13 +10,16 @@ from negbench.harness.errors import NegbenchError
 
 
 def cmd_regress(args) -> int:
-    from negbench.harness import regress
+    from negbench.harness import preflight, regress
     from negbench.harness.records import read_records
     from negbench.harness.stats import CORRECTIONS
 
+    regress.check_gate_params(args.tolerance, args.alpha, args.resamples)
     run = Path(args.run)
     if not (run / "records").is_dir():
         raise NegbenchError(f"{run}: no records/ folder")
+    if args.write_baseline:
+        preflight.writable_file(args.write_baseline, "--write-baseline")
     records = read_records(run)
     if args.write_baseline:
         doc = regress.write_baseline(records, Path(args.write_baseline),
@@ -54,7 +57,11 @@ def register(sub) -> None:
                                    "significant after correction over all checks. "
                                    "--write-baseline stores every seed's per-query scores as "
                                    "the baseline. Records of different tracks, budgets, "
-                                   "suites or models are refused (exit 2).")
+                                   "suites, models or data are refused, and so is a "
+                                   "comparison that checks nothing (no system or measure, a "
+                                   "non-finite score, --alpha outside (0, 1), --tolerance "
+                                   "outside [0, 1)): exit 2, distinct from exit 1 (a "
+                                   "regression).")
     r.add_argument("--run", required=True, help="the --output folder of the fresh run")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--baseline", default=None, help="baseline JSON to compare against")

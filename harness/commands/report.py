@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from negbench.harness.errors import NegbenchError
 
 
 def cmd_report(args) -> int:
+    from negbench.harness import preflight
     from negbench.harness.records import read_records, write_text_atomic
     from negbench.harness.report import build_report
     from negbench.harness.report_plots import write_plots
@@ -25,11 +27,15 @@ def cmd_report(args) -> int:
     if not (folder / "records").is_dir():
         raise NegbenchError(f"{folder}: no records/ folder (expected the --output of "
                             "`negbench run`)")
+    if not (math.isfinite(args.alpha) and 0 < args.alpha < 1):
+        raise NegbenchError(f"--alpha must be in (0, 1), got {args.alpha}")
+    if args.resamples < 1:
+        raise NegbenchError(f"--resamples must be >= 1, got {args.resamples}")
+    out = preflight.writable_dir(args.output or folder, "--output")
     records = read_records(folder)
     rep = build_report(records, csv_list(args.measures) if args.measures else None,
                        args.baseline, args.all_pairs, args.test, args.correction, args.alpha,
                        args.resamples, args.seed)
-    out = Path(args.output) if args.output else folder
     out.mkdir(parents=True, exist_ok=True)
     plots = [] if args.no_plots else write_plots(rep, out, args.prefix)
     md = to_markdown(rep, plots)

@@ -33,6 +33,7 @@ def sampler_params(items: list[str], samplers: list[str]) -> dict[str, dict]:
 
 
 def cmd_run(args) -> int:
+    from negbench.harness import preflight
     from negbench.harness.budget import TRACKS, get_budget
     from negbench.harness.device import resolve_device, resolve_precision
     from negbench.harness.grid import TrainingSetup, grid_configs, run_grid
@@ -66,13 +67,17 @@ def cmd_run(args) -> int:
     seeds = args.seeds or list(budget.seeds)
     if len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
         raise NegbenchError(f"--seeds {seeds}: seeds must be distinct integers in 0..2^32-1")
+    # validate every input before anything is written to --output (harness/preflight.py)
+    preflight.writable_dir(args.output, "--output")
     root = data_root(args.data_root) if suite.staged else None
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    trust_remote_code=args.trust_remote_code, device=device)
-    # validate every input before anything is written to --output
     resolve_model(ws.model_name)
     grid_configs(ws, [(s, params[s]) for s in samplers], seeds, budget, setup)
-    ws.data  # noqa: B018 - loads and checks corpus, queries and qrels
+    preflight.suite_data(ws)  # loads and checks corpus, queries and qrels
+    preflight.training_pairs_present(ws.data)
+    for s in samplers:
+        get_sampler(s).from_dict(params[s]).check_suite(ws.data)
     quiet_log = open(os.devnull, "w") if args.quiet else sys.stderr  # noqa: SIM115
     table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, Path(args.output),
                      zero_shot=not args.no_zero_shot, log=quiet_log,

@@ -15,13 +15,15 @@ TABLE_COLUMNS = ("rewrite_preference_rate", "nDCG@10_human_index", "delta_nDCG@1
 
 def kept_models(folder: Path) -> list[Path]:
     """The trained models a ``negbench run --keep-models`` left in ``folder/models``."""
+    from negbench.harness.records import read_record
+
     models = sorted(p for p in (folder / "models").glob("*") if (p / "config.json").exists())
     if not models:
         raise NegbenchError(f"--models-from {folder}: no trained models in {folder / 'models'} "
                             "(run `negbench run ... --keep-models` first)")
     for m in models:
         rec = folder / "records" / f"{m.name}.json"
-        if rec.exists() and json.loads(rec.read_text()).get("track") == "query-side":
+        if rec.exists() and read_record(rec).get("track") == "query-side":
             raise NegbenchError(f"--models-from {folder}: {m.name} is a query-side query tower "
                                 "(its documents were encoded by the frozen base model); "
                                 "source bias needs models of a `--track full` run")
@@ -39,6 +41,7 @@ def bias_table(results: list[dict]) -> str:
 
 
 def cmd_source_bias(args) -> int:
+    from negbench.harness import preflight
     from negbench.harness.models import load_model
     from negbench.harness.paths import data_root
     from negbench.harness.records import write_json_atomic, write_text_atomic
@@ -52,6 +55,10 @@ def cmd_source_bias(args) -> int:
                             "only (cocktail-nfcorpus-llm/)")
     folder = Path(args.models_from) if args.models_from else None
     trained = kept_models(folder) if folder else []
+    if args.output and folder is None:  # checked before the (long) encoding
+        preflight.writable_file(args.output, "--output")
+    elif folder is not None:
+        preflight.writable_dir(folder, "--models-from (source_bias.json is written there)")
     root = data_root(args.data_root)
     from negbench.harness.device import resolve_device
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from negbench.harness.commands.common import add_cache_dir, add_data_root, add_device, csv_list
 from negbench.harness.errors import NegbenchError
@@ -12,8 +11,11 @@ SYSTEMS = ("bm25", "model")
 
 
 def cmd_zero_shot(args) -> int:
+    from negbench.harness import preflight
     from negbench.harness.budget import get_budget
     from negbench.harness.device import resolve_device
+    from negbench.harness.grid import zero_shot_current
+    from negbench.harness.models import resolve_model
     from negbench.harness.paths import data_root
     from negbench.harness.records import read_records, write_text_atomic
     from negbench.harness.runner import zero_shot_bm25, zero_shot_model
@@ -27,11 +29,13 @@ def cmd_zero_shot(args) -> int:
         raise NegbenchError(f"--systems {args.systems!r}: choose from {', '.join(SYSTEMS)}")
     suite = get_suite(args.suite)
     budget = get_budget(args.budget, suite.budgets.get(args.budget))
+    out = preflight.writable_dir(args.output, "--output")  # nothing is written before this
     root = data_root(args.data_root) if suite.staged else None
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    device=resolve_device(args.device))
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    if "model" in systems:
+        resolve_model(ws.model_name)
+    preflight.suite_data(ws)
     if "bm25" in systems:
         print("[negbench] zero-shot BM25", file=sys.stderr)
         zero_shot_bm25(ws, budget, out)
@@ -39,7 +43,8 @@ def cmd_zero_shot(args) -> int:
         print(f"[negbench] zero-shot {ws.model_name} (eval max_seq_length "
               f"{budget.eval_max_length})", file=sys.stderr)
         zero_shot_model(ws, budget, out)
-    records = [r for r in read_records(out) if r["kind"] == "zero-shot"]
+    records = [r for r in read_records(out)  # only rows of this suite, data, model, budget
+               if zero_shot_current(r, ws, budget, (r.get("zero_shot") or {}).get("system"))]
     table = results_table(records, list(suite.measures))
     write_text_atomic(table, out / "table.md")
     print(table)
