@@ -76,12 +76,30 @@ def training_note(rec: dict) -> str:
             f"{dev['precision']}. Budget {budget}; model `{rec['model']}`.")
 
 
+REFRESH_COLUMNS = ["refreshes", "re-encoded", "refresh s"]
+
+
+def _training(rec: dict, key: str):
+    return (rec.get("training") or {}).get(key)
+
+
+def refresh_cells(recs: list[dict]) -> list[str]:
+    """Refreshes, texts re-encoded at refreshes and their seconds (dynamic samplers)."""
+    encoded = [None if _training(r, "refreshes") is None else
+               (_training(r, "refresh_reencoded_queries") or 0)
+               + (_training(r, "refresh_reencoded_docs") or 0) for r in recs]
+    return [_cell([_training(r, "refreshes") for r in recs], ".0f"), _cell(encoded, ".0f"),
+            _cell([_training(r, "refresh_s") for r in recs], ".1f")]
+
+
 def results_table(records: list[dict], measures: list[str]) -> str:
     """Markdown table of samplers x measures with the conventions stated under it."""
     trained = [r for r in records if r["kind"] == "trained"]
     with_fn = any("false_negatives" in r for r in trained)
+    with_refresh = any(_training(r, "refreshes") for r in trained)
     extra = (["FN judged %", "FN CE>pos %"] if with_fn else []) + [
-        "mine s", "encode calls", "peak RSS MB", "wall s/run"]
+        "mine s", "encode calls"] + (REFRESH_COLUMNS if with_refresh else []) + [
+        "peak RSS MB", "wall s/run"]
     rows = []
     for rec in (r for r in records if r["kind"] == "zero-shot"):
         rows.append([f"{rec['name']} (zero-shot)", "-"] + [f"{rec['metrics'][m]:.4f}"
@@ -93,6 +111,7 @@ def results_table(records: list[dict], measures: list[str]) -> str:
         seeds = ",".join(str(r["seed"]) for r in sorted(recs, key=lambda r: r["seed"]))
         cost = [_cell([r["timings_s"].get("mine") for r in recs], ".1f"),
                 _cell([r.get("mining", {}).get("encode_calls") for r in recs], ".0f"),
+                *(refresh_cells(recs) if with_refresh else []),
                 _cell([r.get("peak_rss_mb") for r in recs], ".0f"),
                 _cell([sum(r["timings_s"].values()) for r in recs], ".0f")]
         fn = ([_cell([_fn(r, "judged_share") for r in recs], ".1f"),
@@ -110,7 +129,11 @@ def results_table(records: list[dict], measures: list[str]) -> str:
     if trained:
         notes.append(f"{training_note(trained[0])} Cells: mean ± sd over seeds. Cost columns: "
                      "mining wall time, base-model encodings computed during mining (cache "
-                     "misses), peak RSS of the process, total wall time of a run.")
+                     "misses), peak RSS of the process, total wall time of a run."
+                     + (" Refreshes (dynamic samplers): how many times training paused to "
+                        "re-mine or re-cluster with the model being trained, the texts it "
+                        "re-encoded (queries + documents, summed over refreshes) and their "
+                        "seconds (part of the wall time)." if with_refresh else ""))
     if with_fn:
         teacher = next((r["false_negatives"].get("teacher") for r in trained
                         if (r.get("false_negatives") or {}).get("teacher")), None)

@@ -154,6 +154,20 @@ class Sampler(abc.ABC):
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         """Return one row per training pair (see ``training_pairs``)."""
 
+    # Tracks the sampler can train on; ``check_track`` refuses the others (one line).
+    tracks: ClassVar[tuple[str, ...]] = ("query-side", "full")
+
+    @classmethod
+    def check_track(cls, track: str) -> None:
+        if track not in cls.tracks:
+            raise NegbenchError(f"sampler {cls.name!r} does not run on the {track!r} track "
+                                f"(only {', '.join(cls.tracks)})")
+
+    def training_plan(self, ctx: MiningContext, budget: Any, track: str) -> Any:
+        """A ``harness.training.dynamic.TrainingPlan`` (batch composition, refreshes with the
+        model being trained), or None for static negatives in duplicate-free random batches."""
+        return None
+
 
 def training_pairs(split: Split) -> list[tuple[str, str]]:
     """(query id, positive id) pairs of a split, sorted: the rows every sampler fills."""

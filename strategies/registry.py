@@ -14,7 +14,8 @@ _REGISTRY: dict[str, type[Sampler]] = {}
 SKIPPED: dict[str, str] = {}  # entry point name -> why it is not registered (listed by
 # `negbench strategies`)
 _BUILTINS = ("in_batch", "random_negatives", "bm25_negatives", "dense_negatives", "star",
-             "simans", "margin", "denoised", "from_file", "taxonomy", "mixture")
+             "simans", "margin", "denoised", "from_file", "taxonomy", "mixture", "ance",
+             "adore", "tas_balanced", "ngame", "curriculum", "ar2_lite")
 _loaded = False
 
 

@@ -180,7 +180,10 @@ def _all_sampler_params(scifact, tiny_model_dir, tmp_path) -> dict[str, dict]:
     return {"from-file": {"path": str(negs), "allow_partial": "true"},
             "taxonomy": {"parents_file": str(parents)},
             "denoised": {"ce_base": str(tiny_model_dir), "ce_steps": "2", "ce_folds": "2",
-                         "range_max": "5"}}
+                         "range_max": "5"},
+            "ar2-lite": {"ce_base": str(tiny_model_dir), "ce_steps": "2", "ce_folds": "2",
+                         "range_max": "5"},
+            "tas-balanced": {"teacher": "bm25", "range_max": "5"}}
 
 
 def test_every_builtin_sampler_trains_on_the_same_pairs(tiny_ctx, scifact, tiny_model_dir,

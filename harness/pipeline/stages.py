@@ -68,17 +68,23 @@ def _neg_path(s: RunState) -> Path:
             else s.work / "pairs.jsonl")
 
 
+def mining_context(s: RunState) -> MiningContext:
+    """What a sampler mines with (also handed to its training plan)."""
+    data, ws, cfg = s.ws.data, s.ws, s.cfg
+    return MiningContext(corpus=data.corpus, train=data.train, exclude=data.exclude,
+                         seed=cfg.seed, max_length=cfg.budget.eval_max_length,
+                         dense=lambda: ws.base_encoder, bm25=lambda: ws.bm25,
+                         extra={"cache_dir": ws.cache_dir, "parent_map": data.parents},
+                         device=ws.device)
+
+
 def mine(s: RunState) -> tuple[list[Path], dict]:
     from negbench.harness.mined import check_mined
     from negbench.harness.negatives import check_negatives
     from negbench.strategies.base import training_pairs
 
     data, ws, cfg = s.ws.data, s.ws, s.cfg
-    ctx = MiningContext(corpus=data.corpus, train=data.train, exclude=data.exclude,
-                        seed=cfg.seed, max_length=cfg.budget.eval_max_length,
-                        dense=lambda: ws.base_encoder, bm25=lambda: ws.bm25,
-                        extra={"cache_dir": ws.cache_dir, "parent_map": data.parents},
-                        device=ws.device)
+    ctx = mining_context(s)
     calls_before = ws.base_encoder.calls if "base_encoder" in ws.__dict__ else 0
     s.rows = s.sampler.mine(ctx)
     if ctx.extra.get("input_file"):  # a user's negatives file: errors name its lines
@@ -112,6 +118,15 @@ def _pairs(s: RunState):
     return training_pairs(s.rows, data.corpus, data.train, n_neg, data.exclude)
 
 
+def _plan(s: RunState):
+    """The sampler's training plan (batches, refreshes) or the static default."""
+    from negbench.harness.training.dynamic import TrainingPlan
+
+    s.sampler.check_track(s.cfg.track)
+    return (s.sampler.training_plan(mining_context(s), s.cfg.budget, s.cfg.track)
+            or TrainingPlan())
+
+
 def _progress_hook(path: Path):
     def hook(step: int, total: int) -> None:
         write_json_atomic({"step": step, "max_steps": total}, path)
@@ -139,6 +154,7 @@ def train_full(s: RunState) -> tuple[list[Path], dict]:
 
     cfg, ws = s.cfg, s.ws
     pairs = _pairs(s)
+    plan = _plan(s)  # before seeding: building it may train a (cached) cross-encoder
     deterministic(cfg.seed, ws.device)  # the same RNG state whether or not mining was resumed
     model = load_model(cfg.model, trust_remote_code=cfg.trust_remote_code, device=ws.device)
     hook = _progress_hook(s.work / "train_progress.json")
@@ -149,11 +165,12 @@ def train_full(s: RunState) -> tuple[list[Path], dict]:
 
     steps = fit(model, pairs, cfg.budget, cfg.seed, s.work / "trainer", ws.device,
                 cfg.precision, cfg.in_batch_mask, callbacks=[*s.callbacks, _Progress()],
-                progress=ws.progress)
+                progress=ws.progress, plan=plan, corpus=ws.data.corpus,
+                exclude=ws.data.exclude)
     _save(s, model)
     shutil.rmtree(s.work / "trainer", ignore_errors=True)
     s.train = {"train_examples": len(pairs), "steps": steps,
-               "fingerprint": model_fingerprint(model)}
+               "fingerprint": model_fingerprint(model), **plan.facts(pairs)}
     return [s.model_dir], s.train
 
 
@@ -171,6 +188,7 @@ def train_query_side(s: RunState) -> tuple[list[Path], dict]:
 
     cfg, ws = s.cfg, s.ws
     pairs = _pairs(s)
+    plan = _plan(s)  # before seeding: building it may train a (cached) cross-encoder
     deterministic(cfg.seed, ws.device)  # the same RNG state whether or not mining was resumed
     doc_emb, doc_path = base_doc_vectors(ws, cfg.budget)
     generated = sorted({t for c, col in enumerate(pairs.negative_texts)
@@ -181,13 +199,14 @@ def train_query_side(s: RunState) -> tuple[list[Path], dict]:
     drow = {d: i for i, d in enumerate(ws.data.corpus.ids)}
     steps = fit(model, pairs, doc_emb, drow, extra, cfg.budget, cfg.seed, ws.device,
                 cfg.precision, cfg.in_batch_mask,
-                hooks=[_progress_hook(s.work / "train_progress.json")], progress=ws.progress)
+                hooks=[_progress_hook(s.work / "train_progress.json")], progress=ws.progress,
+                plan=plan, corpus=ws.data.corpus, exclude=ws.data.exclude)
     _save(s, model)
     s.train = {"train_examples": len(pairs), "steps": steps,
                "fingerprint": model_fingerprint(model),
                "document_tower_fingerprint": ws.base_encoder.fingerprint,
                "document_vectors_sha256": sha256_file(doc_path),
-               "generated_negative_texts": len(generated)}
+               "generated_negative_texts": len(generated), **plan.facts(pairs)}
     return [s.model_dir], s.train
 
 

@@ -14,50 +14,17 @@ loop.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from negbench.harness.budget import Budget
+from negbench.harness.training.batching import duplicate_free_batches  # noqa: F401 - re-export
+from negbench.harness.training.dynamic import ModelView, TrainingPlan, run_refresh
 from negbench.harness.training.loss import in_batch_mask, mnrl_loss
 from negbench.harness.training.pairs import TrainingPairs
 
 StepHook = Callable[[int, int], None]  # (step, total steps) after each optimizer step
-
-
-def duplicate_free_batches(pairs: TrainingPairs, batch_size: int, rng: np.random.Generator
-                           ) -> Iterator[list[int]]:
-    """One epoch of batches, lazily (the last partial one dropped), in which no query and no
-    document repeats, as sentence-transformers' ``NoDuplicatesBatchSampler`` builds them: rows
-    that clash with the batch being filled wait for the next one."""
-    order = iter(int(i) for i in rng.permutation(len(pairs)))
-    pending: list[int] = []
-
-    def keys(r: int) -> set:
-        return {("q", pairs.query_ids[r])} | {("d", c[r]) for c in pairs.doc_ids if c[r]}
-
-    while True:
-        batch, seen, waiting = [], set(), []
-        for r in pending:
-            k = keys(r)
-            if len(batch) < batch_size and not k & seen:
-                batch.append(r)
-                seen |= k
-            else:
-                waiting.append(r)
-        for r in order:
-            k = keys(r)
-            if k & seen:
-                waiting.append(r)
-                continue
-            batch.append(r)
-            seen |= k
-            if len(batch) == batch_size:
-                break
-        pending = waiting
-        if len(batch) < batch_size:
-            return
-        yield batch
 
 
 def encode_length_grouped(model, tok, input_ids: list[list[int]], group: int = 16):
@@ -96,11 +63,16 @@ def set_cpu_threads() -> int:
 def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                      doc_row: dict[str, int], extra_vectors: dict[str, np.ndarray],
                      budget: Budget, seed: int, device: str, precision: str, mask: bool,
-                     hooks: Sequence[StepHook] = (), progress: bool = True) -> int:
+                     hooks: Sequence[StepHook] = (), progress: bool = True,
+                     plan: TrainingPlan | None = None, corpus=None,
+                     exclude: dict[str, set[str]] | None = None) -> int:
     """Train ``model`` (the query tower) in place; returns the number of optimizer steps.
 
     ``doc_vectors[doc_row[d]]`` is document ``d``'s frozen vector; ``extra_vectors[text]`` the
-    frozen vector of a generated negative text (no corpus id)."""
+    frozen vector of a generated negative text (no corpus id). ``plan`` composes the batches
+    and refreshes the negatives (re-encoding only the training queries: the documents are
+    ``doc_vectors``); a refreshing plan needs the ``corpus`` (ids in ``doc_vectors`` order) and
+    ``exclude``. Its ``stats`` count steps, pairs seen and refresh cost."""
     import torch
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -133,12 +105,15 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                 if precision in ("bf16", "fp16") else None)
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
     group = 16 if device == "cpu" else budget.batch_size  # GPUs gain nothing from grouping
+    plan = plan or TrainingPlan()
+    if plan.refresh_every and corpus is None:
+        raise ValueError("a refreshing plan needs the corpus")
     rng = np.random.default_rng(seed)
     step, bar = 0, tqdm(total=steps, desc="train (query-side)", unit="step",
                         disable=not progress)
     while step < steps:
         before = step
-        for rows in duplicate_free_batches(pairs, budget.batch_size, rng):
+        for rows in plan.batches(pairs, budget.batch_size, rng):
             if step >= steps:
                 break
             ids = [encoded[r] for r in rows]
@@ -165,9 +140,16 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                 opt.step()
             sched.step()
             step += 1
+            plan.stats.optimizer_steps = step
+            plan.stats.pairs_seen += len(rows)
             bar.update(1)
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{loss.item():.3f}")
+            if plan.due(step, steps):
+                view = ModelView(model, corpus, budget.query_max_length, budget.eval_max_length,
+                                 device, plan.stats, fixed_docs=doc_vectors)
+                run_refresh(plan, pairs, view, step, steps, exclude or {})
+                model.train()
             for hook in hooks:
                 hook(step, steps)
         if step == before:

@@ -1,0 +1,125 @@
+"""Batch composition shared by both tracks: which training rows share a batch.
+
+The default is ``duplicate_free_batches`` (random order, no query or document twice in a
+batch, as sentence-transformers' ``NoDuplicatesBatchSampler``). ``ClusterBatches`` orders
+the rows cluster by cluster (TAS-Balanced's topic clusters, NGAME's clusters of mutually
+close queries) and feeds that order through the same duplicate-free rule, so every batch is
+full and duplicate-free whatever the composition: steps and pairs seen do not depend on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from negbench.harness.errors import NegbenchError
+from negbench.harness.training.pairs import TrainingPairs
+
+
+def duplicate_free_batches(pairs: TrainingPairs, batch_size: int, rng: np.random.Generator,
+                           order: Iterable[int] | None = None) -> Iterator[list[int]]:
+    """One epoch of batches, lazily (the last partial one dropped), in which no query and no
+    document repeats, as sentence-transformers' ``NoDuplicatesBatchSampler`` builds them: rows
+    that clash with the batch being filled wait for the next one. ``order``: the rows in the
+    order to take them (default: a random permutation drawn from ``rng``). Keys are read when a
+    row is taken, so negatives refreshed mid-epoch are respected."""
+    rows = iter(int(i) for i in (rng.permutation(len(pairs)) if order is None else order))
+    pending: list[int] = []
+
+    def keys(r: int) -> set:
+        return {("q", pairs.query_ids[r])} | {("d", c[r]) for c in pairs.doc_ids if c[r]}
+
+    while True:
+        batch, seen, waiting = [], set(), []
+        for r in pending:
+            k = keys(r)
+            if len(batch) < batch_size and not k & seen:
+                batch.append(r)
+                seen |= k
+            else:
+                waiting.append(r)
+        for r in rows:
+            k = keys(r)
+            if k & seen:
+                waiting.append(r)
+                continue
+            batch.append(r)
+            seen |= k
+            if len(batch) == batch_size:
+                break
+        pending = waiting
+        if len(batch) < batch_size:
+            return
+        yield batch
+
+
+def kmeans_labels(vectors: np.ndarray, k: int, seed: int, niter: int = 20) -> np.ndarray:
+    """Cluster id of each row of ``vectors`` (L2-normalised) by faiss k-means, seeded."""
+    import faiss
+
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    k = max(1, min(int(k), x.shape[0]))
+    km = faiss.Kmeans(x.shape[1], k, niter=niter, seed=int(seed), verbose=False,
+                      min_points_per_centroid=1, max_points_per_centroid=1 << 20)
+    km.train(x)
+    _, idx = km.index.search(x, 1)
+    return idx[:, 0].astype(np.int64)
+
+
+class ClusterBatches:
+    """Batches drawn cluster by cluster; ``query_labels`` maps each query id to its cluster.
+    Each epoch takes the clusters in a random order, each cluster's rows in a random order,
+    through ``duplicate_free_batches``: a batch holds one cluster's rows (several small
+    clusters when clusters are smaller than the batch), except where one cluster's last rows
+    meet the next cluster's. ``update`` re-clusters: the rows not yet seen this epoch are
+    re-ordered by the new clusters from the next batch on."""
+
+    def __init__(self, query_labels: dict[str, int]) -> None:
+        self.query_labels = dict(query_labels)
+        self.version = 0
+
+    def update(self, query_labels: dict[str, int]) -> None:
+        self.query_labels = dict(query_labels)
+        self.version += 1
+
+    def _order(self, pairs: TrainingPairs, rows: list[int], rng: np.random.Generator
+               ) -> list[int]:
+        by: dict[int, list[int]] = {}
+        for r in rows:
+            q = pairs.query_ids[r]
+            if q not in self.query_labels:
+                raise NegbenchError(f"query {q!r} has no cluster")
+            by.setdefault(self.query_labels[q], []).append(r)
+        out: list[int] = []
+        for c in rng.permutation(sorted(by)):
+            members = by[int(c)]
+            out.extend(members[i] for i in rng.permutation(len(members)))
+        return out
+
+    def __call__(self, pairs: TrainingPairs, batch_size: int, rng: np.random.Generator
+                 ) -> Iterator[list[int]]:
+        remaining = set(range(len(pairs)))
+        version, batches = None, iter(())
+        while True:
+            if version != self.version:
+                version = self.version
+                batches = duplicate_free_batches(pairs, batch_size, rng,
+                                                 self._order(pairs, sorted(remaining), rng))
+            batch = next(batches, None)
+            if batch is None:
+                return
+            remaining.difference_update(batch)
+            yield batch
+
+
+def mean_pairwise_similarity(vectors: np.ndarray, batches: list[list[int]]) -> float:
+    """Mean cosine similarity between the distinct rows of each batch, averaged over batches
+    (``vectors`` L2-normalised, one per row): how homogeneous the batches are."""
+    sims = []
+    for b in batches:
+        v = vectors[b]
+        s = v @ v.T
+        n = len(b)
+        sims.append((s.sum() - np.trace(s)) / (n * (n - 1)))
+    return float(np.mean(sims))

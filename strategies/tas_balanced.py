@@ -1,0 +1,162 @@
+"""``tas-balanced``: topic-aware batches (one query cluster per batch) and negatives balanced
+across the margin bins of a teacher (Hofstätter et al. 2021)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from negbench.harness.errors import NegbenchError
+from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
+from negbench.strategies.dense_candidates import DenseRanker, dense_candidates
+from negbench.strategies.engine import (
+    Pair,
+    check_num_negatives,
+    finish,
+    pair_rng,
+    ranking_depth,
+    window,
+)
+from negbench.strategies.refreshing import ClusterPlan, query_texts
+from negbench.strategies.registry import register
+
+BM25_SCORE_DEPTH = 1000  # teacher=bm25: a doc outside the query's BM25 top 1000 scores 0
+
+
+@dataclass
+class TasBalancedParams:
+    """Candidates: the top ``range_max`` non-positives of ``candidates`` (``bm25``, as TAS-B,
+    or ``dense``). Margin = teacher(positive) - teacher(candidate), ``teacher`` =
+    ``cross-encoder`` (the harness teacher, or ``cross_encoder=PATH``) or ``bm25``; margins
+    split into ``bins`` equal-width bins. ``clusters``: k of the query k-means (0 = training
+    pairs // (2 x batch))."""
+
+    candidates: str = "bm25"
+    range_max: int = 30
+    teacher: str = "cross-encoder"
+    bins: int = 10
+    clusters: int = 0
+    num_negatives: int = 1
+    cross_encoder: str = ""
+    ce_base: str = "all-MiniLM-L6-v2"
+    ce_steps: int = 150
+    ce_folds: int = 3
+
+    def check(self) -> None:
+        if self.candidates not in ("bm25", "dense"):
+            raise NegbenchError(f"tas-balanced: candidates must be 'bm25' or 'dense', "
+                                f"got {self.candidates!r}")
+        if self.teacher not in ("cross-encoder", "bm25"):
+            raise NegbenchError(f"tas-balanced: teacher must be 'cross-encoder' or 'bm25', "
+                                f"got {self.teacher!r}")
+        for name in ("range_max", "bins"):
+            if getattr(self, name) < 1:
+                raise NegbenchError(f"tas-balanced: {name} must be >= 1")
+        if self.clusters < 0:
+            raise NegbenchError("tas-balanced: clusters must be >= 0 (0 = automatic)")
+        check_num_negatives(self.num_negatives)
+
+
+def margin_bins(margins: list[float], bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-width bin index of each margin over their whole range, and the bin edges."""
+    m = np.asarray(margins, dtype=np.float64)
+    lo, hi = (float(m.min()), float(m.max())) if len(m) else (0.0, 1.0)
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    return np.clip(np.searchsorted(edges, m, side="right") - 1, 0, bins - 1), edges
+
+
+def balanced_choice(cands: list[str], cand_bins: list[int], k: int,
+                    rng: np.random.Generator) -> tuple[str, ...]:
+    """``k`` candidates: each from a bin drawn uniformly among the pair's non-empty bins, then
+    uniformly within it (so chosen margins spread over the bins instead of following the
+    candidates' margin distribution)."""
+    by: dict[int, list[str]] = {}
+    for d, b in zip(cands, cand_bins):
+        by.setdefault(int(b), []).append(d)
+    out: list[str] = []
+    while len(out) < k and by:
+        b = sorted(by)[int(rng.integers(len(by)))]
+        members = by[b]
+        out.append(members.pop(int(rng.integers(len(members)))))
+        if not members:
+            del by[b]
+    return tuple(out)
+
+
+@register("tas-balanced")
+class TasBalanced(Sampler):
+    """TAS-Balanced (Hofstätter et al. 2021): each batch drawn from one topic cluster of
+    training queries, negatives balanced across the margin bins of a teacher.
+
+    Batches: faiss k-means over the base model's training-query vectors; a batch takes its
+    rows from one cluster (``ClusterBatches``: clusters in random order, rows in random order,
+    duplicate-free, so a batch straddles two clusters only where one runs out). Negatives:
+    each pair's candidates (top ``range_max`` of BM25 by default) get a margin
+    teacher(positive) - teacher(candidate); the margins of all candidates are split into
+    ``bins`` equal-width bins, and each pair draws a bin uniformly among its non-empty bins,
+    then a candidate in it, so the mined pairs cover the margin range evenly.
+    """
+
+    Params = TasBalancedParams
+    paper = ("Hofstätter et al. 2021, Efficiently Teaching an Effective Dense Retriever with "
+             "Balanced Topic Aware Sampling (TAS-B), SIGIR")
+    simplified = ("MNRL on the mined negative and in-batch documents, no distillation "
+                  "(TAS-B trains on the teacher's margins with Margin-MSE and in-batch KD); "
+                  "teacher = the harness cross-encoder (BM25 with teacher=bm25), not the "
+                  "paper's BERT_CAT + ColBERT ensemble; balance drawn per pair, static negatives")
+
+    def _teacher_scores(self, ctx: MiningContext, wanted: list[Pair]) -> dict[Pair, float]:
+        p = self.params
+        if p.teacher == "bm25":
+            qids = sorted({q for q, _ in wanted})
+            hits = ctx.bm25().search({q: ctx.train.queries[q] for q in qids}, BM25_SCORE_DEPTH)
+            scores = {q: dict(h) for q, h in hits.items()}
+            ctx.extra["teacher"] = f"BM25 scores (0 outside the top {BM25_SCORE_DEPTH})"
+            return {(q, d): scores.get(q, {}).get(d, 0.0) for q, d in wanted}
+        from negbench.harness.cross_encoder import CrossEncoderSpec, teacher
+
+        spec = CrossEncoderSpec(path=p.cross_encoder or None, base=p.ce_base, steps=p.ce_steps,
+                                folds=p.ce_folds, device=ctx.device)
+        scorer = teacher(spec, ctx.corpus, ctx.train, ctx.exclude, ctx.bm25(),
+                         ctx.extra.get("cache_dir", "."), progress=False,
+                         dense=DenseRanker(ctx.dense(), ctx.corpus, ctx.max_length))
+        ctx.extra["teacher"] = scorer.description
+        ctx.extra["filter_teacher"] = "external" if p.cross_encoder else "harness"
+        return dict(zip(wanted, scorer.score(wanted, progress=False)))
+
+    def mine(self, ctx: MiningContext) -> list[NegativeRow]:
+        p = self.params
+        p.check()
+        pairs = training_pairs(ctx.train)
+        if p.candidates == "dense":
+            rankings = dense_candidates(ctx, p.range_max).rankings
+        else:
+            qids = sorted({q for q, _ in pairs})
+            rankings = ctx.bm25().search({q: ctx.train.queries[q] for q in qids},
+                                         ranking_depth(p.range_max, ctx.exclude))
+        windows = {(q, pos): [d for d, _ in window(rankings.get(q, []),
+                                                   ctx.exclude.get(q, set()) | {pos},
+                                                   p.range_max)] for q, pos in pairs}
+        wanted = sorted({(q, d) for (q, pos), w in windows.items() for d in [pos, *w]})
+        score = self._teacher_scores(ctx, wanted)
+        flat = [((q, pos), d, score[(q, pos)] - score[(q, d)])
+                for (q, pos), w in windows.items() for d in w]
+        bins, _ = margin_bins([m for _, _, m in flat], p.bins)
+        per_pair: dict[Pair, tuple[list[str], list[int]]] = {}
+        for (pair, d, _), b in zip(flat, bins):
+            ds, bs = per_pair.setdefault(pair, ([], []))
+            ds.append(d)
+            bs.append(int(b))
+        chosen = {pair: balanced_choice(ds, bs, p.num_negatives,
+                                        pair_rng(ctx.seed, pair[0], "tas|" + pair[1]))
+                  for pair, (ds, bs) in per_pair.items()}
+        ctx.extra["margin_bins"] = p.bins
+        return finish(ctx, pairs, chosen, p.num_negatives)
+
+    def training_plan(self, ctx: MiningContext, budget, track: str) -> ClusterPlan:
+        _, texts = query_texts(ctx)
+        k = self.params.clusters or max(
+            2, round(len(training_pairs(ctx.train)) / (2 * budget.batch_size)))
+        vectors = ctx.dense().encode(texts, "query", ctx.max_length)
+        return ClusterPlan(ctx, vectors, k, "topic clusters of the base model's queries")
