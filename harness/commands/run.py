@@ -45,6 +45,9 @@ def cmd_run(args) -> int:
 
     if args.quiet:  # only the result and errors: no progress, no library chatter
         logging.disable(logging.INFO)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # e.g. "Loading weights"
     suite = get_suite(args.suite).with_collection(args.collection)
     samplers = csv_list(args.samplers)
     if not samplers:
