@@ -65,3 +65,12 @@ def suite_data(ws) -> None:
 
         writable_dir(irds_home(), "the ir_datasets cache ($IR_DATASETS_HOME)")
     ws.data  # noqa: B018 - loads and validates corpus, queries and qrels
+
+
+def readable_records(folder: str | os.PathLike) -> None:
+    """Every record already in ``folder/records`` is a readable record (the grid reuses and
+    tabulates them at the end: a malformed one is named now, not after hours of training)."""
+    from negbench.harness.records import read_records
+
+    if (Path(folder) / "records").is_dir():
+        read_records(Path(folder))

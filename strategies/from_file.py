@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,14 @@ class FromFileParams:
         if not Path(self.path).is_file():
             raise NegbenchError(f"{self.path}: negatives file not found")
         check_num_negatives(self.num_negatives)
+        _syntax_checked(str(Path(self.path).resolve()), Path(self.path).stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _syntax_checked(path: str, mtime_ns: int) -> None:
+    """The file's lines under the negatives grammar (UTF-8, JSON, ids, lists), checked once per
+    version of the file when the parameters are parsed, before anything is written."""
+    read_negatives(Path(path), require_negatives=True)
 
 
 @register("from-file")

@@ -72,6 +72,7 @@ def cmd_run(args) -> int:
         raise NegbenchError(f"--seeds {seeds}: seeds must be distinct integers in 0..2^32-1")
     # validate every input before anything is written to --output (harness/preflight.py)
     preflight.writable_dir(args.output, "--output")
+    preflight.readable_records(args.output)
     root = data_root(args.data_root) if suite.staged else None
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    trust_remote_code=args.trust_remote_code, device=device)
