@@ -288,3 +288,16 @@ def test_full_track_runs_the_dynamic_samplers_at_smoke_budget(
     assert recs["dense"]["training"]["refreshes"] == 0
     assert all(r["track"] == "full" for r in recs.values())
     assert not math.isnan(recs["ance"]["metrics"]["nDCG@10"])
+
+
+def test_kmeans_without_faiss_groups_separated_points():
+    """The numpy k-means used where faiss is missing (the GPU sandbox) finds separated
+    clusters: points drawn around distinct centres share labels with their own centre's."""
+    from negbench.harness.training.batching import _numpy_kmeans
+
+    rng = np.random.default_rng(0)
+    centres = 10 * rng.normal(size=(4, 8))
+    x = np.vstack([c + 0.01 * rng.normal(size=(30, 8)) for c in centres]).astype(np.float32)
+    labels = _numpy_kmeans(x, 4, seed=3, niter=20)
+    groups = [set(labels[i * 30:(i + 1) * 30].tolist()) for i in range(4)]
+    assert all(len(g) == 1 for g in groups)

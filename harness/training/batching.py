@@ -55,16 +55,40 @@ def duplicate_free_batches(pairs: TrainingPairs, batch_size: int, rng: np.random
 
 
 def kmeans_labels(vectors: np.ndarray, k: int, seed: int, niter: int = 20) -> np.ndarray:
-    """Cluster id of each row of ``vectors`` (L2-normalised) by faiss k-means, seeded."""
-    import faiss
-
+    """Cluster id of each row of ``vectors`` by seeded k-means (squared L2): faiss's
+    ``Kmeans``, or the same Lloyd iterations in numpy where faiss is not installed (a GPU
+    sandbox without faiss-cpu)."""
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     k = max(1, min(int(k), x.shape[0]))
+    try:
+        import faiss
+    except ImportError:
+        return _numpy_kmeans(x, k, seed, niter)
     km = faiss.Kmeans(x.shape[1], k, niter=niter, seed=int(seed), verbose=False,
                       min_points_per_centroid=1, max_points_per_centroid=1 << 20)
     km.train(x)
     _, idx = km.index.search(x, 1)
     return idx[:, 0].astype(np.int64)
+
+
+def _numpy_kmeans(x: np.ndarray, k: int, seed: int, niter: int) -> np.ndarray:
+    """Lloyd's k-means from a seeded k-means++ start; an empty cluster keeps its centroid."""
+    rng = np.random.default_rng(seed)
+    picks = [int(rng.integers(len(x)))]
+    d2 = ((x - x[picks[0]]) ** 2).sum(1, dtype=np.float64)
+    for _ in range(1, k):
+        total = float(d2.sum())
+        picks.append(int(rng.choice(len(x), p=d2 / total)) if total > 0
+                     else int(rng.integers(len(x))))
+        d2 = np.minimum(d2, ((x - x[picks[-1]]) ** 2).sum(1))
+    cent = x[picks].copy()
+    for _ in range(niter):
+        labels = np.argmin((cent * cent).sum(1)[None, :] - 2 * x @ cent.T, axis=1)
+        for c in range(k):
+            members = x[labels == c]
+            if len(members):
+                cent[c] = members.mean(0)
+    return np.argmin((cent * cent).sum(1)[None, :] - 2 * x @ cent.T, axis=1).astype(np.int64)
 
 
 class ClusterBatches:
