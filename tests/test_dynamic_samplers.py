@@ -59,7 +59,7 @@ def _params(tiny_model_dir, refresh_every: int) -> dict[str, dict]:
             "adore+star": {"refresh_every": r},
             "tas-balanced": {"candidates": "bm25", "teacher": "bm25"},
             "ngame": {"refresh_every": r}, "curriculum": {"refresh_every": r},
-            "ar2-lite": {"refresh_every": r, **_ce(tiny_model_dir)}}
+            "ar2-lite": {"refresh_every": r, "range_max": "5", **_ce(tiny_model_dir)}}
 
 
 def _train(scifact, tiny_model_dir, doc_vectors, sampler, ctx, rows, lr: float, steps: int):
