@@ -111,6 +111,8 @@ def test_refresh_changes_negatives_after_the_model_changed_and_not_before(
     assert plan1.stats.refresh_reencoded_queries == len(scifact.train.positives())
     assert plan1.stats.refresh_reencoded_docs == 0  # query-side: documents are fixed
     assert plan1.stats.optimizer_steps == 4 and plan1.stats.pairs_seen == 4 * 8
+    again, _ = _train(scifact, tiny_model_dir, doc_vectors, sampler, ctx, rows, 1e-3, 4)
+    assert _negatives(again) == _negatives(moved)  # refreshes repeat (CPU, same seed)
 
 
 def test_ance_lag_puts_refreshed_negatives_to_use_one_refresh_later(
