@@ -67,9 +67,12 @@ def _train(scifact, tiny_model_dir, doc_vectors, sampler, ctx, rows, lr: float, 
     from negbench.harness.models import load_model
     from negbench.harness.training.query_side import train_query_side
 
+    from negbench.harness.runner import deterministic
+
     pairs = build_pairs(rows, scifact.corpus, scifact.train, 1, scifact.exclude)
     budget = dataclasses.replace(get_budget("smoke"), steps=steps, learning_rate=lr)
     plan = sampler.training_plan(ctx, budget, "query-side")
+    deterministic(13, "cpu")  # as the train stage does: dropout masks repeat
     train_query_side(load_model(str(tiny_model_dir)), pairs, doc_vectors,
                      {d: i for i, d in enumerate(scifact.corpus.ids)}, {}, budget, 13, "cpu",
                      "fp32", False, progress=False, plan=plan, corpus=scifact.corpus,
