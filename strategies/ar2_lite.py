@@ -7,19 +7,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negbench.harness.cross_encoder import CrossEncoderSpec, teacher
 from negbench.harness.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.harness.training.dynamic import ModelView, TrainingPlan
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
-from negbench.strategies.dense_candidates import DenseRanker, dense_candidates
+from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import Chooser, Pair, check_num_negatives, mine_ranked, pair_rng
 from negbench.strategies.refreshing import as_map, check_refresh_every, scratch, view_ranker
 from negbench.strategies.registry import register
+from negbench.strategies.teacher_params import TeacherParams
 
 
 @dataclass
-class Ar2LiteParams:
+class Ar2LiteParams(TeacherParams):
     """The retriever's top ``range_max`` non-positives, scored by a cross-encoder (the harness
     teacher, or ``cross_encoder=PATH``); candidates it scores above positive - ``margin`` are
     skipped; then ``sampling=softmax`` (over its scores / ``temperature``) or ``top``.
@@ -31,10 +31,6 @@ class Ar2LiteParams:
     temperature: float = 1.0
     margin: float = 0.0
     num_negatives: int = 1
-    cross_encoder: str = ""
-    ce_base: str = "all-MiniLM-L6-v2"
-    ce_steps: int = 150
-    ce_folds: int = 3
 
     def check(self) -> None:
         if self.sampling not in ("softmax", "top"):
@@ -44,6 +40,7 @@ class Ar2LiteParams:
             raise NegbenchError("ar2-lite: range_max must be >= 1 and temperature > 0")
         check_refresh_every("ar2-lite", self.refresh_every)
         check_num_negatives(self.num_negatives)
+        self.check_teacher("ar2-lite")
 
 
 def ranker_chooser(scorer, p: Ar2LiteParams, seed: int, counter: list[int]) -> Chooser:
@@ -114,12 +111,7 @@ class Ar2LiteNegatives(Sampler):
                   "MNRL instead of AR2's minimax objective")
 
     def scorer(self, ctx: MiningContext):
-        p = self.params
-        spec = CrossEncoderSpec(path=p.cross_encoder or None, base=p.ce_base, steps=p.ce_steps,
-                                folds=p.ce_folds, device=ctx.device)
-        return teacher(spec, ctx.corpus, ctx.train, ctx.exclude, ctx.bm25(),
-                       ctx.extra.get("cache_dir", "."), progress=False,
-                       dense=DenseRanker(ctx.dense(), ctx.corpus, ctx.max_length))
+        return self.params.teacher_scorer(ctx)
 
     def choose(self, ctx: MiningContext, rank, scorer, counter: list[int]) -> list[NegativeRow]:
         p = self.params
@@ -130,8 +122,6 @@ class Ar2LiteNegatives(Sampler):
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         self.params.check()
         scorer = self.scorer(ctx)
-        ctx.extra["teacher"] = scorer.description
-        ctx.extra["filter_teacher"] = "external" if self.params.cross_encoder else "harness"
         cand = dense_candidates(ctx, self.params.range_max)
         counter = [0]
         rows = self.choose(ctx, cand.rank, scorer, counter)

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from negbench.harness.cross_encoder import CrossEncoderSpec, teacher
+from negbench.harness.cross_encoder import CrossEncoderSpec
 from negbench.harness.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
-from negbench.strategies.dense_candidates import DenseRanker, dense_candidates
+from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import Pair, check_num_negatives, mine_ranked, pair_rng
 from negbench.strategies.registry import register
+from negbench.strategies.teacher_params import TeacherParams
 
 MODES = ("margin", "threshold")
 
 
 @dataclass
-class DenoisedParams:
+class DenoisedParams(TeacherParams):
     """Candidates: the top ``range_max`` non-positives of the base encoder (as ``dense``).
     ``mode=margin`` drops a candidate the cross-encoder scores above ``positive - margin``;
-    ``mode=threshold`` drops one it calls relevant, probability > ``threshold``.
-    ``cross_encoder``: a local CrossEncoder folder, or empty to use the harness teacher
-    (trained from ``ce_base`` for ``ce_steps`` steps per fold over ``ce_folds`` query folds)."""
+    ``mode=threshold`` drops one it calls relevant, probability > ``threshold``. Teacher
+    parameters: ``TeacherParams``."""
 
     range_max: int = 30
     mode: str = "margin"
@@ -30,10 +29,6 @@ class DenoisedParams:
     threshold: float = 0.9
     num_negatives: int = 1
     sampling: str = "random"
-    cross_encoder: str = ""
-    ce_base: str = "all-MiniLM-L6-v2"
-    ce_steps: int = 150
-    ce_folds: int = 3
 
 
 @register("denoised")
@@ -58,9 +53,7 @@ class DenoisedNegatives(Sampler):
                   "cross-batch negatives")
 
     def teacher_spec(self, device: str = "cpu") -> CrossEncoderSpec:
-        p = self.params
-        return CrossEncoderSpec(path=p.cross_encoder or None, base=p.ce_base, steps=p.ce_steps,
-                                folds=p.ce_folds, device=device)
+        return self.params.teacher_spec(device)
 
     def check(self) -> None:
         p = self.params
@@ -72,21 +65,15 @@ class DenoisedNegatives(Sampler):
         if not 0.0 < p.threshold < 1.0:
             raise NegbenchError(f"denoised: threshold must be in (0, 1), got {p.threshold}")
         check_num_negatives(p.num_negatives)
-        if p.range_max < 1 or p.ce_steps < 1 or p.ce_folds < 1:
-            raise NegbenchError("denoised: range_max, ce_steps and ce_folds must be >= 1")
-        if p.cross_encoder and not Path(p.cross_encoder).is_dir():
-            raise NegbenchError(f"{p.cross_encoder}: cross-encoder folder not found")
+        if p.range_max < 1:
+            raise NegbenchError("denoised: range_max must be >= 1")
+        p.check_teacher("denoised")
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         p = self.params
         self.check()
         cand = dense_candidates(ctx, p.range_max)
-        scorer = teacher(self.teacher_spec(ctx.device), ctx.corpus,
-                         ctx.train, ctx.exclude, ctx.bm25(), ctx.extra.get("cache_dir", "."),
-                         progress=False, dense=DenseRanker(ctx.dense(), ctx.corpus,
-                                                           ctx.max_length))
-        ctx.extra["teacher"] = scorer.description
-        ctx.extra["filter_teacher"] = "external" if p.cross_encoder else "harness"
+        scorer = p.teacher_scorer(ctx)
 
         def keep(score: float, positive: float) -> bool:
             if p.mode == "threshold":

@@ -9,7 +9,7 @@ import numpy as np
 
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
-from negbench.strategies.dense_candidates import DenseRanker, dense_candidates
+from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import (
     Pair,
     check_num_negatives,
@@ -20,12 +20,13 @@ from negbench.strategies.engine import (
 )
 from negbench.strategies.refreshing import ClusterPlan, query_texts
 from negbench.strategies.registry import register
+from negbench.strategies.teacher_params import TeacherParams
 
 BM25_SCORE_DEPTH = 1000  # teacher=bm25: a doc outside the query's BM25 top 1000 scores 0
 
 
 @dataclass
-class TasBalancedParams:
+class TasBalancedParams(TeacherParams):
     """Candidates: the top ``range_max`` non-positives of ``candidates`` (``bm25``, as TAS-B,
     or ``dense``). Margin = teacher(positive) - teacher(candidate), ``teacher`` =
     ``cross-encoder`` (the harness teacher, or ``cross_encoder=PATH``) or ``bm25``; margins
@@ -38,10 +39,6 @@ class TasBalancedParams:
     bins: int = 10
     clusters: int = 0
     num_negatives: int = 1
-    cross_encoder: str = ""
-    ce_base: str = "all-MiniLM-L6-v2"
-    ce_steps: int = 150
-    ce_folds: int = 3
 
     def check(self) -> None:
         if self.candidates not in ("bm25", "dense"):
@@ -56,6 +53,7 @@ class TasBalancedParams:
         if self.clusters < 0:
             raise NegbenchError("tas-balanced: clusters must be >= 0 (0 = automatic)")
         check_num_negatives(self.num_negatives)
+        self.check_teacher("tas-balanced")
 
 
 def margin_bins(margins: list[float], bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,15 +112,7 @@ class TasBalanced(Sampler):
             scores = {q: dict(h) for q, h in hits.items()}
             ctx.extra["teacher"] = f"BM25 scores (0 outside the top {BM25_SCORE_DEPTH})"
             return {(q, d): scores.get(q, {}).get(d, 0.0) for q, d in wanted}
-        from negbench.harness.cross_encoder import CrossEncoderSpec, teacher
-
-        spec = CrossEncoderSpec(path=p.cross_encoder or None, base=p.ce_base, steps=p.ce_steps,
-                                folds=p.ce_folds, device=ctx.device)
-        scorer = teacher(spec, ctx.corpus, ctx.train, ctx.exclude, ctx.bm25(),
-                         ctx.extra.get("cache_dir", "."), progress=False,
-                         dense=DenseRanker(ctx.dense(), ctx.corpus, ctx.max_length))
-        ctx.extra["teacher"] = scorer.description
-        ctx.extra["filter_teacher"] = "external" if p.cross_encoder else "harness"
+        scorer = p.teacher_scorer(ctx)
         return dict(zip(wanted, scorer.score(wanted, progress=False)))
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
