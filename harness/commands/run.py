@@ -12,6 +12,7 @@ from negbench.harness.commands.common import (
     add_cache_dir,
     add_data_root,
     add_device,
+    add_prompts,
     csv_list,
     seed_list,
 )
@@ -36,13 +37,16 @@ def cmd_run(args) -> int:
     from negbench.harness import preflight
     from negbench.harness.budget import TRACKS, get_budget
     from negbench.harness.device import resolve_device, resolve_precision
+    from negbench.harness.experiment import prepare_run_args, resolved, write_resolved
     from negbench.harness.grid import TrainingSetup, grid_configs, run_grid
+    from negbench.harness.logs import LogStream
     from negbench.harness.models import resolve_model
     from negbench.harness.paths import data_root
     from negbench.harness.workspace import Workspace
     from negbench.strategies.registry import get_sampler
     from negbench.suites.registry import get_suite
 
+    args = prepare_run_args(args)  # --config merged under explicit options, --plugin loaded
     if args.quiet:  # only the result and errors: no progress, no library chatter
         logging.disable(logging.INFO)
         from transformers.utils import logging as hf_logging
@@ -52,7 +56,7 @@ def cmd_run(args) -> int:
     samplers = csv_list(args.samplers)
     if not samplers:
         raise NegbenchError("--samplers is empty")
-    params = sampler_params(args.param, samplers)
+    params = getattr(args, "sampler_params", None) or sampler_params(args.param, samplers)
     for s in samplers:  # validate names and parameters before any expensive work
         get_sampler(s).from_dict(params[s])
     budget = get_budget(args.budget, suite.budgets.get(args.budget))
@@ -75,14 +79,16 @@ def cmd_run(args) -> int:
     preflight.readable_records(args.output)
     root = data_root(args.data_root) if suite.staged else None
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
-                   trust_remote_code=args.trust_remote_code, device=device)
+                   trust_remote_code=args.trust_remote_code, device=device,
+                   query_prompt=args.query_prompt, doc_prompt=args.doc_prompt)
     resolve_model(ws.model_name)
     grid_configs(ws, [(s, params[s]) for s in samplers], seeds, budget, setup)
     preflight.suite_data(ws)  # loads and checks corpus, queries and qrels
     preflight.training_pairs_present(ws.data)
     for s in samplers:
         get_sampler(s).from_dict(params[s]).check_suite(ws.data)
-    quiet_log = open(os.devnull, "w") if args.quiet else sys.stderr  # noqa: SIM115
+    write_resolved(resolved(args, params, track, seeds), Path(args.output))
+    quiet_log = open(os.devnull, "w") if args.quiet else LogStream()  # noqa: SIM115
     table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, Path(args.output),
                      zero_shot=not args.no_zero_shot, log=quiet_log,
                      keep_models=args.keep_models, setup=setup, stop_after=args.stop_after)
@@ -103,9 +109,14 @@ def register(sub) -> None:
                                    "unfinished stage, so the same command resumes a grid. "
                                    "Nothing is written to --output before the inputs "
                                    "(suite data, samplers, model) are validated.")
-    r.add_argument("--suite", required=True,
+    r.add_argument("--config", default=None, metavar="FILE",
+                   help="experiment file (YAML): every option below as a key, samplers with "
+                        "nested parameters; options given here override it (see README)")
+    r.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                   help="load a one-file sampler module (repeatable; docs/plugins.md)")
+    r.add_argument("--suite", default=None,
                    help="suite name (see `negbench suites`) or path of a local BEIR folder")
-    r.add_argument("--samplers", required=True,
+    r.add_argument("--samplers", default=None,
                    help="comma list of sampler names (see `negbench strategies`)")
     r.add_argument("--seeds", type=seed_list, default=None,
                    help="comma list of integer seeds (default: the budget's seeds)")
@@ -121,12 +132,15 @@ def register(sub) -> None:
                    help="mask other rows' documents judged relevant to a query out of its "
                         "in-batch negatives (STAR's rel_pair_mask); auto = the sampler's "
                         "default, on for star (default: auto)")
-    r.add_argument("--output", required=True,
+    r.add_argument("--output", default=None,
                    help="folder for records/, runs/, negatives/ and table.md")
     r.add_argument("--param", action="append", default=[], metavar="SAMPLER.NAME=VALUE",
                    help="set a sampler parameter, e.g. dense.range_min=10 (repeatable)")
     r.add_argument("--model", default=None,
-                   help="base model name or local folder (default: the suite's model)")
+                   help="base model: all-MiniLM-L6-v2, a local folder or a Hugging Face id "
+                        "read from the Hugging Face cache (HF_HUB_OFFLINE=0 to download) "
+                        "(default: the suite's model)")
+    add_prompts(r)
     add_device(r, precision=True)
     add_data_root(r)
     add_cache_dir(r)

@@ -1,0 +1,288 @@
+"""Experiments as files: the keys of ``negbench run --config experiment.yaml``, validated with
+pydantic; command-line options given explicitly override the file."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from negbench.harness.errors import NegbenchError
+
+Scalar = str | int | float | bool | None
+RESOLVED_FILE = "experiment.resolved.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Component(_Strict):
+    """One part of a ``mixture``: a sampler, its weight and its own parameters."""
+
+    sampler: str
+    weight: float = Field(ge=0)
+    params: dict[str, Scalar] = {}
+
+
+class SamplerSpec(_Strict):
+    """A sampler with its parameters; ``components`` only for ``mixture``."""
+
+    name: str
+    params: dict[str, Scalar] = {}
+    components: list[Component] | None = None
+
+    @model_validator(mode="after")
+    def _components_only_for_mixture(self) -> SamplerSpec:
+        if self.components is not None:
+            if self.name != "mixture":
+                raise ValueError(f"components: only a mixture has components, not {self.name!r}")
+            if "components" in self.params:
+                raise ValueError("give a mixture's components once: as components or in params")
+        return self
+
+    def resolved_params(self) -> dict[str, Any]:
+        """The parameters ``Sampler.from_dict`` takes (a mixture's components as its spec)."""
+        if self.components is None:
+            return dict(self.params)
+        parts = []
+        for c in self.components:
+            for k, v in c.params.items():
+                if any(ch in f"{k}{v}" for ch in ",[]:="):
+                    raise NegbenchError(f"mixture component {c.sampler}: parameter {k}={v!r} "
+                                        "may not contain , [ ] : or =")
+            inner = ",".join(f"{k}={v}" for k, v in c.params.items())
+            parts.append(f"{c.sampler}{f'[{inner}]' if inner else ''}:{c.weight:g}")
+        return {**self.params, "components": ",".join(parts)}
+
+
+class Experiment(_Strict):
+    """Every option of ``negbench run`` as a key (same names, ``-`` written ``_``)."""
+
+    suite: str
+    samplers: list[SamplerSpec] = Field(min_length=1)
+    output: str
+    model: str | None = None
+    query_prompt: str | None = None
+    doc_prompt: str | None = None
+    budget: str = "smoke"
+    track: Literal["query-side", "full"] | None = None
+    seeds: list[int] | None = None
+    in_batch_mask: Literal["auto", "on", "off"] = "auto"
+    device: str = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    data_root: str | None = None
+    cache_dir: str | None = None
+    collection: str | None = None
+    no_audit: bool = False
+    no_zero_shot: bool = False
+    keep_models: bool = False
+    trust_remote_code: bool = False
+    steps: int | None = Field(default=None, ge=1)
+    stop_after: Literal["mine", "train", "encode", "retrieve"] | None = None
+    quiet: bool = False
+    plugins: list[str] = []
+
+    @field_validator("samplers", mode="before")
+    @classmethod
+    def _sampler_forms(cls, v: Any) -> Any:
+        """``"a,b"``, ``[a, {name: b, params: {...}}]`` or ``{a: {...}, b: {...}}``."""
+        if isinstance(v, str):
+            v = [s.strip() for s in v.split(",") if s.strip()]
+        if isinstance(v, dict):
+            v = [{"name": k, **(p or {})} if isinstance(p, dict) and
+                 set(p) <= {"params", "components"} else {"name": k, "params": p or {}}
+                 for k, p in v.items()]
+        return [{"name": s} if isinstance(s, str) else s for s in v] if isinstance(v, list) else v
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_forms(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return [v]
+        if isinstance(v, str):
+            return [s.strip() for s in v.split(",") if s.strip()]
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_valid(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or len(set(v)) != len(v)
+                              or any(not 0 <= s < 2**32 for s in v)):
+            raise ValueError("seeds must be distinct integers in 0..2^32-1")
+        return v
+
+    @model_validator(mode="after")
+    def _distinct_samplers(self) -> Experiment:
+        names = [s.name for s in self.samplers]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"samplers: {dup} listed twice (records are keyed by sampler name)")
+        return self
+
+    def sampler_params(self) -> dict[str, dict[str, Any]]:
+        return {s.name: s.resolved_params() for s in self.samplers}
+
+
+def _one_line(exc: ValidationError, source: str) -> NegbenchError:
+    """The first validation problem as one line; unknown keys get a 'did you mean'."""
+    err = exc.errors()[0]
+    loc = ".".join(str(x) for x in err["loc"])
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1])
+        known = _known_keys(err["loc"][:-1])
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return NegbenchError(f"{source}: unknown key {loc!r}{hint}")
+    if err["type"] == "missing":
+        return NegbenchError(f"{source}: missing key {loc!r} (put it in the file or give "
+                             f"--{loc.replace('_', '-')})")
+    msg = err["msg"].removeprefix("Value error, ")
+    return NegbenchError(f"{source}: {loc}: {msg}")
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    model: type[BaseModel] = Experiment
+    if loc and loc[0] == "samplers":
+        model = Component if "components" in loc else SamplerSpec
+    return list(model.model_fields)
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """An experiment file's mapping (YAML or JSON); unreadable or malformed is one line."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise NegbenchError(f"--config {path}: cannot read ({exc.strerror})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f":{line + 1}" if line is not None else ""
+        raise NegbenchError(f"--config {path}{where}: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise NegbenchError(f"--config {path}: expected a mapping of keys (see "
+                            "docs/python_api.md)")
+    return data
+
+
+def validate(data: dict[str, Any], source: str = "experiment") -> Experiment:
+    """Validate a mapping of experiment keys; the first problem is a one-line error."""
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise _one_line(exc, source) from None
+
+
+def cli_overrides(args: argparse.Namespace, given: set[str]) -> dict[str, Any]:
+    """The experiment keys set explicitly on the command line (``given``: their dests)."""
+    out = {k: getattr(args, k) for k in given if k in Experiment.model_fields}
+    if "samplers" in out:
+        out["samplers"] = [s.strip() for s in out["samplers"].split(",") if s.strip()]
+    if "plugin" in given:
+        out["plugins"] = list(args.plugin)
+    return out
+
+
+def merge(file_data: dict[str, Any], cli: dict[str, Any], params: list[str]) -> dict[str, Any]:
+    """File keys, then explicit CLI keys on top; ``--param S.K=V`` updates sampler S's params."""
+    merged = {**file_data, **cli}
+    if "samplers" in cli and "samplers" in file_data:  # keep the file's parameters
+        by_name = {s.name: s for s in validate({**_REQUIRED, **file_data}).samplers}
+        merged["samplers"] = [by_name[n].model_dump(exclude_none=True) if n in by_name else n
+                              for n in cli["samplers"]]
+    if params:
+        specs = [s.model_dump(exclude_none=True)
+                 for s in validate({**_REQUIRED, **merged}, "--config").samplers]
+        for item in params:
+            key, sep, value = item.partition("=")
+            name, dot, param = key.partition(".")
+            spec = next((s for s in specs if s["name"] == name), None)
+            if not sep or not dot or spec is None:
+                raise NegbenchError(f"--param {item!r}: expected SAMPLER.NAME=VALUE with a "
+                                    "sampler of the experiment")
+            spec.setdefault("params", {})[param] = value
+        merged["samplers"] = specs
+    return merged
+
+
+_REQUIRED = {"suite": "-", "output": "-", "samplers": ["-"]}
+
+
+def explicit_options(argv: list[str]) -> set[str]:
+    """The ``run`` options (dests) that ``argv`` gives explicitly, whatever their value."""
+    from negbench.harness.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for p in (parser, sub.choices["run"]):
+        for action in p._actions:
+            action.default, action.required = argparse.SUPPRESS, False
+    return set(vars(parser.parse_args(argv))) - {"command", "func"}
+
+
+def prepare_run_args(args: argparse.Namespace) -> argparse.Namespace:
+    """Merge ``--config`` (or an API mapping in ``args.experiment_data``) with the explicit
+    options, validate, and load ``--plugin`` files; without a config, check the three
+    required options."""
+    from negbench.harness.plugins import load_plugins
+
+    data = getattr(args, "experiment_data", None)
+    if data is None and getattr(args, "config", None):
+        data = load_file(args.config)
+    if data is not None:
+        argv = getattr(args, "argv", None)
+        given = explicit_options(argv) if argv else set()
+        params = args.param if "param" in given else []
+        source = f"--config {args.config}" if getattr(args, "config", None) else "experiment"
+        exp = validate(merge(data, cli_overrides(args, given), params), source)
+        to_args(exp, args)
+    else:
+        missing = [f"--{k}" for k in ("suite", "samplers", "output") if not getattr(args, k)]
+        if missing:
+            raise NegbenchError(f"run needs {', '.join(missing)} (or --config FILE)")
+    load_plugins(getattr(args, "plugin", None) or [])
+    return args
+
+
+def to_args(exp: Experiment, args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with every experiment key set from ``exp``; sampler parameters resolved."""
+    values = exp.model_dump()
+    for k, v in values.items():
+        if k not in ("samplers", "plugins"):
+            setattr(args, k, v)
+    args.samplers = ",".join(s.name for s in exp.samplers)
+    args.param = []
+    args.sampler_params = exp.sampler_params()
+    args.plugin = list(exp.plugins)
+    args.experiment = exp
+    return args
+
+
+def resolved(args: argparse.Namespace, params: dict[str, dict], track: str,
+             seeds: list[int]) -> dict[str, Any]:
+    """The experiment as it ran: every key, sampler parameters with their defaults, the
+    budget's seeds and track; itself a valid ``--config`` file."""
+    from negbench.strategies.registry import get_sampler
+
+    out = {k: getattr(args, k, f.default) for k, f in Experiment.model_fields.items()
+           if k not in ("samplers", "plugins")}
+    out.update(track=track, seeds=list(seeds), steps=args.steps,
+               plugins=[str(Path(p).resolve()) for p in getattr(args, "plugin", None) or []])
+    out["samplers"] = [{"name": s, "params": get_sampler(s).from_dict(p).params_dict()}
+                       for s, p in params.items()]
+    config = validate(out, "resolved experiment").model_dump(mode="json")
+    for s in config["samplers"]:
+        if s["components"] is None:
+            del s["components"]
+    return config
+
+
+def write_resolved(config: dict[str, Any], out: Path) -> Path:
+    from negbench.harness.records import write_text_atomic
+
+    path = Path(out) / RESOLVED_FILE
+    write_text_atomic(yaml.safe_dump(config, sort_keys=False), path)
+    return path
