@@ -1,0 +1,97 @@
+"""The Python API behind ``import negbench``: ``run``, ``mine``, ``load_results``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from negbench.harness.errors import NegbenchError
+
+
+@dataclass(frozen=True)
+class Results:
+    """A finished experiment: its output folder, the resolved config and the table."""
+
+    output: Path
+    config: dict[str, Any]
+    table: str
+
+    def records(self) -> list[dict]:
+        from negbench.harness.records import read_records
+
+        return read_records(self.output)
+
+    def to_frame(self, per_query: bool = False):
+        """``load_results(self.output, per_query)``."""
+        return load_results(self.output, per_query=per_query)
+
+
+def _config_mapping(config: Any) -> tuple[dict[str, Any], str | None]:
+    from negbench.harness.experiment import load_file
+
+    if isinstance(config, (str, Path)):
+        return load_file(config), str(config)
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config), None
+    if hasattr(config, "model_dump"):  # an Experiment (pydantic)
+        return config.model_dump(exclude_none=True), None
+    if isinstance(config, dict):
+        return dict(config), None
+    raise NegbenchError(f"config: expected a mapping, a path or a dataclass, not "
+                        f"{type(config).__name__}")
+
+
+def run(config: Any, **overrides: Any) -> Results:
+    """Run an experiment: ``config`` is a mapping, a YAML path, a dataclass or an
+    ``Experiment`` with the keys of ``negbench run --config``; ``overrides`` replace keys."""
+    from negbench.harness.cli import build_parser
+    from negbench.harness.commands.run import cmd_run
+    from negbench.harness.experiment import RESOLVED_FILE, load_file
+    from negbench.harness.logs import setup_logging
+
+    data, path = _config_mapping(config)
+    args = build_parser().parse_args(["run"])
+    args.experiment_data, args.config = {**data, **overrides}, path
+    if not logging.getLogger().handlers:
+        setup_logging()
+    cmd_run(args)
+    out = Path(args.output)
+    table = (out / "table.md").read_text() if (out / "table.md").exists() else ""
+    return Results(out, load_file(out / RESOLVED_FILE), table)
+
+
+def mine(suite: str, sampler: str, output: str | Path, params: dict | None = None,
+         seed: int = 13, **options: Any) -> list[dict]:
+    """Mine one sampler's negatives (``run`` stopped after its mine stage); returns the rows
+    of ``<output>/negatives/<sampler>-seed<seed>.jsonl``."""
+    run({"suite": suite, "samplers": [{"name": sampler, "params": params or {}}],
+         "seeds": [seed], "output": str(output), "stop_after": "mine", **options})
+    path = Path(output) / "negatives" / f"{sampler}-seed{seed}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_results(folder: str | Path, per_query: bool = False):
+    """A results folder's records as a pandas DataFrame: one row per run x measure, or per
+    run x measure x query with ``per_query=True``."""
+    import pandas as pd
+
+    from negbench.harness.records import read_records
+
+    if not (Path(folder) / "records").is_dir():
+        raise NegbenchError(f"{folder}: no records/ folder (expected the output of a run)")
+    rows = []
+    for rec in read_records(folder):
+        base = {"suite": rec["suite"], "split": rec["split"], "kind": rec["kind"],
+                "system": rec["name"], "seed": rec.get("seed"), "track": rec.get("track"),
+                "model": rec.get("model"), "budget": (rec.get("budget") or {}).get("name")}
+        for measure, value in rec["metrics"].items():
+            if per_query:
+                rows += [{**base, "measure": measure, "query_id": q, "value": v}
+                         for q, v in rec["per_query"][measure].items()]
+            else:
+                rows.append({**base, "measure": measure, "value": value})
+    return pd.DataFrame(rows)
