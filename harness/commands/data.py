@@ -18,8 +18,14 @@ def cmd_data_seed(args) -> int:
 
 
 def register(sub) -> None:
-    d = sub.add_parser("data", help="data utilities (seed the ir_datasets cache)")
+    d = sub.add_parser("data", help="data utilities (seed the ir_datasets cache)",
+                       description="Data utilities. `data seed` fills the ir_datasets cache "
+                                   "($IR_DATASETS_HOME) from the staged files under "
+                                   "--data-root, with no network, so that suites load offline.",
+                       epilog="example: negbench data seed --data-root /path/to/data")
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    ds = dsub.add_parser("seed", help="seed the ir_datasets cache from the staged data (offline)")
+    ds = dsub.add_parser("seed", help="seed the ir_datasets cache from the staged data (offline)",
+                         description="Copy the staged data into the ir_datasets cache "
+                                     "($IR_DATASETS_HOME) so suites load without network.")
     add_data_root(ds)
     ds.set_defaults(func=cmd_data_seed)

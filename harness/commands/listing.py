@@ -10,6 +10,8 @@ from negbench.harness.commands.common import add_data_root
 def cmd_strategies(args) -> int:
     from tabulate import tabulate
 
+    from negbench.harness.plugins import load_plugins
+    load_plugins(args.plugin)
     from negbench.strategies.registry import SKIPPED, available
 
     rows = []
@@ -39,8 +41,21 @@ def cmd_suites(args) -> int:
 
 
 def register(sub) -> None:
-    s = sub.add_parser("strategies", help="list samplers with description and parameters")
+    s = sub.add_parser("strategies", help="list samplers with description and parameters",
+                       description="List every registered sampler (built-ins, entry points of "
+                                   "the negbench.strategies group, --plugin files) with its "
+                                   "description, source paper, what negbench simplifies and "
+                                   "its parameters with defaults (set them with `run --param "
+                                   "SAMPLER.NAME=VALUE` or in an experiment file).",
+                       epilog="example: negbench strategies --plugin docs/examples/my_sampler.py")
+    s.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                   help="also load a one-file sampler module (repeatable)")
     s.set_defaults(func=cmd_strategies)
-    su = sub.add_parser("suites", help="list suites with their data status")
+    su = sub.add_parser("suites", help="list suites with their data status",
+                        description="List the packaged suites (benchmarks): evaluation "
+                                    "profile, measures, whether their staged data is found "
+                                    "under --data-root, and a description. Any suite name, or "
+                                    "the path of a local BEIR folder, is a `run --suite`.",
+                        epilog="example: negbench suites --data-root /path/to/data")
     add_data_root(su)
     su.set_defaults(func=cmd_suites)
