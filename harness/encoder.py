@@ -49,8 +49,12 @@ def texts_fingerprint(texts: list[str]) -> str:
 class SentenceTransformerEncoder:
     """Encoder backed by a ``SentenceTransformer`` (cosine = inner product after normalising)."""
 
-    def __init__(self, model, batch_size: int = 64, progress: bool = True) -> None:
+    def __init__(self, model, batch_size: int = 64, progress: bool = True,
+                 prompts=None) -> None:
+        from negbench.harness.prompts import Prompts
+
         self.model = model
+        self.prompts = prompts or Prompts()  # prepended per kind (``harness.prompts``)
         self.batch_size = batch_size
         self.progress = progress
         self.fingerprint = model_fingerprint(model)
@@ -58,6 +62,8 @@ class SentenceTransformerEncoder:
 
     def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray:
         self.model.max_seq_length = max_length
+        prompt = self.prompts.for_kind(kind)
+        texts = [prompt + t for t in texts] if prompt else texts
         emb = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                 convert_to_numpy=True, show_progress_bar=self.progress and
                                 len(texts) > self.batch_size)
@@ -81,6 +87,9 @@ class CachedEncoder:
 
     def key(self, texts: list[str], kind: Kind, max_length: int) -> str:
         raw = f"{self.fingerprint}|{kind}|{max_length}|{texts_fingerprint(texts)}"
+        prompts = getattr(self.inner, "prompts", None)
+        if prompts is not None and prompts.for_kind(kind):  # no prompt: the keys of old caches
+            raw += f"|prompt={prompts.for_kind(kind)}"
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
     def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray:

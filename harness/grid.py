@@ -31,7 +31,8 @@ def zero_shot_current(rec: dict | None, ws: Workspace, budget: Budget, system: s
         return False
     if (rec.get("zero_shot") or {}).get("system") != system:
         return False
-    if system == "model" and rec.get("model") != ws.model_name:
+    if system == "model" and (rec.get("model") != ws.model_name
+                              or rec.get("prompts", {}) != ws.prompts.to_dict()):
         return False
     kept = rec.get("budget") or {}
     return all(kept.get(k) == v for k, v in budget.to_dict().items() if k in kept)
@@ -85,7 +86,8 @@ def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[in
         resolved.append((name, p))
     trust = getattr(ws, "trust_remote_code", False)
     return [RunConfig(ws.suite.name, name, params, seed, budget, ws.model_name, trust,
-                      setup.track, setup.precision, setup.mask_for(name))
+                      setup.track, setup.precision, setup.mask_for(name),
+                      ws.prompts.to_dict() if hasattr(ws, "prompts") else {})
             for seed in seeds for name, params in resolved]
 
 

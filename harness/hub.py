@@ -51,5 +51,6 @@ def resolve_hub_model(model_id: str) -> Path:
     try:
         return Path(snapshot_download(model_id, cache_dir=cache_dir()))
     except Exception as exc:  # noqa: BLE001 - network, auth, unknown repo: one line
-        raise NegbenchError(f"model {model_id!r}: download failed "
-                            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise NegbenchError(f"model {model_id!r}: download failed ({type(exc).__name__}: "
+                            f"{first})") from None

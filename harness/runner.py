@@ -62,6 +62,7 @@ class RunConfig:
     track: str = "query-side"
     precision: str = "fp32"
     in_batch_mask: bool = False  # STAR's rel_pair_mask in the loss
+    prompts: dict = dataclasses.field(default_factory=dict)  # non-empty query/document prompts
 
     @property
     def key(self) -> str:
@@ -75,6 +76,8 @@ class RunConfig:
         d["budget"].pop("track")  # the run's track is ``track``
         if not self.trust_remote_code:
             d.pop("trust_remote_code")
+        if not self.prompts:  # records without prompts keep their config hashes
+            d.pop("prompts")
         return d
 
     def config_hash(self) -> str:
@@ -168,6 +171,7 @@ def zero_shot_model(ws: Workspace, budget: Budget, out: Path) -> dict:
     extra = {"zero_shot": {"system": "model", "model": ws.model_name,
                            "fingerprint": ws.base_encoder.fingerprint},
              "model": ws.model_name,
+             "prompts": ws.prompts.to_dict(),
              "trust_remote_code": getattr(ws, "trust_remote_code", False),
              "device": ws.device_info().to_dict(),
              "budget": {"eval_max_length": budget.eval_max_length,
@@ -219,6 +223,7 @@ def write_trained_record(s: RunState) -> Path:
         "seed": cfg.seed,
         "track": cfg.track,
         "model": cfg.model,
+        "prompts": dict(cfg.prompts),
         "trust_remote_code": cfg.trust_remote_code,
         "device": ws.device_info(cfg.precision).to_dict(),
         "in_batch_mask": cfg.in_batch_mask,

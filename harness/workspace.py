@@ -18,7 +18,8 @@ from negbench.suites.loading import SuiteData, load_suite_data
 class Workspace:
     def __init__(self, suite: Suite, data_root: Path | None = None, cache_dir: Path | None = None,
                  model: str | None = None, progress: bool = True,
-                 trust_remote_code: bool = False, device: str = "cpu") -> None:
+                 trust_remote_code: bool = False, device: str = "cpu",
+                 query_prompt: str | None = None, doc_prompt: str | None = None) -> None:
         self.suite = suite
         self.data_root = data_root
         self.cache_dir = cache_root(cache_dir)
@@ -27,6 +28,15 @@ class Workspace:
         self.trust_remote_code = trust_remote_code
         self.device = device  # a resolved torch device string (see harness.device)
         self._teachers: dict[int, object] = {}
+        self._prompt_overrides = (query_prompt, doc_prompt)
+
+    @cached_property
+    def prompts(self):
+        """Query/document prompts: the model's own, overridden by the user's
+        (``harness.prompts``)."""
+        from negbench.harness.prompts import resolve_prompts
+
+        return resolve_prompts(self.model_name, *self._prompt_overrides)
 
     @cached_property
     def data(self) -> SuiteData:
@@ -50,7 +60,8 @@ class Workspace:
     def encoder_for(self, model) -> CachedEncoder:
         batch = 64 if self.device == "cpu" else 256
         return CachedEncoder(SentenceTransformerEncoder(model, batch_size=batch,
-                                                        progress=self.progress),
+                                                        progress=self.progress,
+                                                        prompts=self.prompts),
                              self.cache_dir)
 
     def device_info(self, precision: str = "fp32"):

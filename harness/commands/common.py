@@ -44,3 +44,14 @@ def add_device(parser: argparse.ArgumentParser, precision: bool = False) -> None
                             help="training precision: auto = bf16 autocast on CUDA (fp16 where "
                                  "bf16 is unsupported), fp32 elsewhere; part of the config "
                                  "hash (default: auto)")
+
+
+def add_prompts(parser: argparse.ArgumentParser) -> None:
+    """``--query-prompt`` / ``--doc-prompt`` (default: the model's own, see harness.prompts)."""
+    parser.add_argument("--query-prompt", default=None, metavar="TEXT",
+                        help="prepended to every query, e.g. 'query: ' (default: the model's "
+                             "config_sentence_transformers.json prompts['query'], else none; "
+                             "'' for none); recorded, and part of the config hash when set")
+    parser.add_argument("--doc-prompt", default=None, metavar="TEXT",
+                        help="prepended to every document, e.g. 'passage: ' (default: the "
+                             "model's prompts['document'], else none; '' for none)")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from negbench.harness.commands.common import add_cache_dir, add_data_root, add_device, csv_list
+from negbench.harness.commands.common import (
+    add_cache_dir,
+    add_data_root,
+    add_device,
+    add_prompts,
+    csv_list,
+)
 from negbench.harness.errors import NegbenchError
 
 SYSTEMS = ("bm25", "model")
@@ -32,7 +38,8 @@ def cmd_zero_shot(args) -> int:
     out = preflight.writable_dir(args.output, "--output")  # nothing is written before this
     root = data_root(args.data_root) if suite.staged else None
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
-                   device=resolve_device(args.device))
+                   device=resolve_device(args.device), query_prompt=args.query_prompt,
+                   doc_prompt=args.doc_prompt)
     if "model" in systems:
         resolve_model(ws.model_name)
     preflight.suite_data(ws)
@@ -66,7 +73,9 @@ def register(sub) -> None:
     z.add_argument("--systems", default="bm25,model",
                    help="comma list of bm25, model (default: both)")
     z.add_argument("--model", default=None,
-                   help="base model name or local folder (default: the suite's model)")
+                   help="base model: all-MiniLM-L6-v2, a local folder or a Hugging Face id "
+                        "(default: the suite's model)")
+    add_prompts(z)
     add_device(z)
     add_data_root(z)
     add_cache_dir(z)

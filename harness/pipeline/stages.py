@@ -118,6 +118,13 @@ def _pairs(s: RunState):
     return training_pairs(s.rows, data.corpus, data.train, n_neg, data.exclude)
 
 
+def _prompts(s: RunState):
+    """The run's query/document prompts (its config), as the encoders apply them."""
+    from negbench.harness.prompts import Prompts
+
+    return Prompts.from_dict(s.cfg.prompts)
+
+
 def _plan(s: RunState):
     """The sampler's training plan (batches, refreshes) or the static default."""
     from negbench.harness.training.dynamic import TrainingPlan
@@ -166,7 +173,7 @@ def train_full(s: RunState) -> tuple[list[Path], dict]:
     steps = fit(model, pairs, cfg.budget, cfg.seed, s.work / "trainer", ws.device,
                 cfg.precision, cfg.in_batch_mask, callbacks=[*s.callbacks, _Progress()],
                 progress=ws.progress, plan=plan, corpus=ws.data.corpus,
-                exclude=ws.data.exclude)
+                exclude=ws.data.exclude, prompts=_prompts(s))
     _save(s, model)
     shutil.rmtree(s.work / "trainer", ignore_errors=True)
     s.train = {"train_examples": len(pairs), "steps": steps,
@@ -200,7 +207,8 @@ def train_query_side(s: RunState) -> tuple[list[Path], dict]:
     steps = fit(model, pairs, doc_emb, drow, extra, cfg.budget, cfg.seed, ws.device,
                 cfg.precision, cfg.in_batch_mask,
                 hooks=[_progress_hook(s.work / "train_progress.json")], progress=ws.progress,
-                plan=plan, corpus=ws.data.corpus, exclude=ws.data.exclude)
+                plan=plan, corpus=ws.data.corpus, exclude=ws.data.exclude,
+                prompts=_prompts(s))
     _save(s, model)
     s.train = {"train_examples": len(pairs), "steps": steps,
                "fingerprint": model_fingerprint(model),

@@ -108,8 +108,12 @@ class ModelView:
     ``max_seq_length`` and train/eval mode."""
 
     def __init__(self, model, corpus: Corpus, query_length: int, doc_length: int, device: str,
-                 stats: TrainStats, fixed_docs: np.ndarray | None = None) -> None:
+                 stats: TrainStats, fixed_docs: np.ndarray | None = None,
+                 prompts=None) -> None:
+        from negbench.harness.prompts import Prompts
+
         self.model, self.corpus, self.device, self.stats = model, corpus, device, stats
+        self.prompts = prompts or Prompts()
         self.query_length, self.doc_length = query_length, doc_length
         self._docs = fixed_docs
         self.batch_size = 64 if device == "cpu" else 256  # the workspace encoder's batch
@@ -127,12 +131,13 @@ class ModelView:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         self.stats.refresh_reencoded_queries += len(texts)
-        return self._encode(texts, self.query_length)
+        return self._encode(self.prompts.queries(texts), self.query_length)
 
     @property
     def doc_vectors(self) -> np.ndarray:
         if self._docs is None:
-            self._docs = self._encode(self.corpus.texts(), self.doc_length)
+            self._docs = self._encode(self.prompts.documents(self.corpus.texts()),
+                                      self.doc_length)
             self.stats.refresh_reencoded_docs += len(self.corpus)
         return self._docs
 

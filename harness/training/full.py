@@ -23,14 +23,19 @@ from negbench.harness.training.loss import in_batch_mask, mnrl_loss
 from negbench.harness.training.pairs import TrainingPairs
 
 
-def training_dataset(pairs: TrainingPairs):
-    """A ``datasets.Dataset``: anchor, positive, negative_1..n text columns and ``label`` =
-    row index (read by the loss, ignored by the duplicate-free batch sampler)."""
+def training_dataset(pairs: TrainingPairs, prompts=None):
+    """A ``datasets.Dataset``: anchor, positive, negative_1..n text columns (``prompts``
+    prepended) and ``label`` = row index (read by the loss, ignored by the duplicate-free
+    batch sampler)."""
     from datasets import Dataset
 
-    cols: dict[str, list] = {"anchor": pairs.query_texts, "positive": pairs.positive_texts}
+    from negbench.harness.prompts import Prompts
+
+    prompts = prompts or Prompts()
+    cols: dict[str, list] = {"anchor": prompts.queries(pairs.query_texts),
+                             "positive": prompts.documents(pairs.positive_texts)}
     for i, column in enumerate(pairs.negative_texts):
-        cols[f"negative_{i + 1}"] = column
+        cols[f"negative_{i + 1}"] = prompts.documents(column)
     cols["label"] = list(range(len(pairs)))
     return Dataset.from_dict(cols)
 
@@ -55,10 +60,10 @@ class LiveNegatives:
 
 class LiveCollator:
     """Wraps the Trainer's collator: each row gets its current negative texts and a versioned
-    label before tokenization."""
+    label before tokenization (``doc_prompt`` prepended)."""
 
-    def __init__(self, inner, live: LiveNegatives) -> None:
-        self.inner, self.live = inner, live
+    def __init__(self, inner, live: LiveNegatives, doc_prompt: str = "") -> None:
+        self.inner, self.live, self.doc_prompt = inner, live, doc_prompt
 
     def __getattr__(self, name):
         if name == "inner":
@@ -72,7 +77,7 @@ class LiveCollator:
             r = int(f["label"]) % len(pairs)
             f = dict(f, label=r + len(pairs) * version)
             for c, column in enumerate(pairs.negative_texts):
-                f[f"negative_{c + 1}"] = column[r]
+                f[f"negative_{c + 1}"] = self.doc_prompt + column[r]
             out.append(f)
         return self.inner(out)
 
@@ -141,8 +146,9 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
                device: str, precision: str, mask: bool, callbacks: Sequence = (),
                batch_sampler: str = "no_duplicates", progress: bool = True,
                plan: TrainingPlan | None = None, corpus=None,
-               exclude: dict[str, set[str]] | None = None) -> int:
+               exclude: dict[str, set[str]] | None = None, prompts=None) -> int:
     """Train ``model`` in place for ``budget.num_steps(len(pairs))`` steps; returns the steps.
+    ``prompts`` are prepended to queries and documents, in training and refreshes alike.
 
     Without a dynamic ``plan`` batches come from sentence-transformers' duplicate-free sampler;
     with one, from the plan, and its refreshes re-encode the ``corpus`` with the model being
@@ -184,17 +190,18 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
         def on_step_end(self, args, state, control, **kwargs):
             if plan.due(state.global_step, state.max_steps):
                 view = ModelView(model, corpus, budget.eval_max_length, budget.eval_max_length,
-                                 device, plan.stats)
+                                 device, plan.stats, prompts=prompts)
                 if run_refresh(plan, pairs, view, state.global_step, state.max_steps,
                                exclude or {}):
                     live.snapshot()
 
     trainer = SentenceTransformerTrainer(model=model, args=args,
-                                         train_dataset=training_dataset(pairs),
+                                         train_dataset=training_dataset(pairs, prompts),
                                          loss=masked_mnrl(model, pairs, mask, live, plan.stats),
                                          callbacks=[Refresh(), *callbacks])
     if plan.dynamic:
-        trainer.data_collator = LiveCollator(trainer.data_collator, live)
+        trainer.data_collator = LiveCollator(trainer.data_collator, live,
+                                             prompts.document if prompts else "")
     trainer.train()
     plan.stats.optimizer_steps = trainer.state.global_step
     return steps

@@ -65,8 +65,9 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                      budget: Budget, seed: int, device: str, precision: str, mask: bool,
                      hooks: Sequence[StepHook] = (), progress: bool = True,
                      plan: TrainingPlan | None = None, corpus=None,
-                     exclude: dict[str, set[str]] | None = None) -> int:
+                     exclude: dict[str, set[str]] | None = None, prompts=None) -> int:
     """Train ``model`` (the query tower) in place; returns the number of optimizer steps.
+    ``prompts``: the query prompt is prepended to every query (documents are vectors).
 
     ``doc_vectors[doc_row[d]]`` is document ``d``'s frozen vector; ``extra_vectors[text]`` the
     frozen vector of a generated negative text (no corpus id). ``plan`` composes the batches
@@ -84,7 +85,10 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
     docs = torch.from_numpy(np.ascontiguousarray(doc_vectors, dtype=np.float32)).to(dev)
     extra = {t: torch.from_numpy(v).to(dev) for t, v in extra_vectors.items()}
     tok = model.tokenizer
-    encoded = tok(pairs.query_texts, truncation=True, max_length=budget.query_max_length,
+    from negbench.harness.prompts import Prompts
+
+    prompts = prompts or Prompts()
+    encoded = tok(prompts.queries(pairs.query_texts), truncation=True, max_length=budget.query_max_length,
                   add_special_tokens=True)["input_ids"]
     columns = [(pairs.doc_ids[c], pairs.negative_texts[c - 1] if c else pairs.positive_texts)
                for c in range(len(pairs.doc_ids))]
@@ -147,7 +151,7 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                 bar.set_postfix(loss=f"{loss.item():.3f}")
             if plan.due(step, steps):
                 view = ModelView(model, corpus, budget.query_max_length, budget.eval_max_length,
-                                 device, plan.stats, fixed_docs=doc_vectors)
+                                 device, plan.stats, fixed_docs=doc_vectors, prompts=prompts)
                 run_refresh(plan, pairs, view, step, steps, exclude or {})
                 model.train()
             for hook in hooks:
