@@ -1,4 +1,6 @@
-"""``from-file``: negatives produced elsewhere (another tool, an LLM), read from JSONL."""
+"""``from-file``: negatives produced elsewhere (another tool, an LLM, a trainer's dataset):
+negbench JSONL, or the sentence-transformers / FlagEmbedding / Tevatron formats that
+``negbench export`` writes (``harness.negative_formats``)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from negbench.harness.errors import NegbenchError
+from negbench.harness.negative_formats import ALL_FORMATS, detect_format, read_foreign
 from negbench.harness.negatives import read_negatives
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.engine import (
@@ -24,19 +27,30 @@ class FromFileParams:
     ``negative_ids`` (corpus ids) and/or ``negative_texts`` (generated texts). A file must
     cover every training pair with at least ``num_negatives`` negatives (ids and texts
     together; longer rows are kept as given); ``allow_partial=true`` accepts a file that does
-    not and tops the short pairs up with random negatives (recorded as ``fallback_pairs``)."""
+    not and tops the short pairs up with random negatives (recorded as ``fallback_pairs``).
+    ``format``: auto (detected), negbench, st (a saved sentence-transformers dataset folder),
+    flagembedding or tevatron (JSONL); texts are mapped back to the suite's ids."""
 
     path: str = ""
     num_negatives: int = 1
     allow_partial: bool = False
+    format: str = "auto"
 
     def check(self) -> None:
         if not self.path:
             raise NegbenchError("from-file needs --param from-file.path=FILE.jsonl")
-        if not Path(self.path).is_file():
+        if self.format not in ("auto", *ALL_FORMATS):
+            raise NegbenchError(f"from-file.format={self.format!r}: expected auto or one of "
+                                f"{', '.join(ALL_FORMATS)}")
+        path = Path(self.path)
+        if not (path.is_file() or (path.is_dir() and self.resolved_format() == "st")):
             raise NegbenchError(f"{self.path}: negatives file not found")
         check_num_negatives(self.num_negatives)
-        _syntax_checked(str(Path(self.path).resolve()), Path(self.path).stat().st_mtime_ns)
+        if self.resolved_format() == "negbench":
+            _syntax_checked(str(path.resolve()), path.stat().st_mtime_ns)
+
+    def resolved_format(self) -> str:
+        return detect_format(Path(self.path)) if self.format == "auto" else self.format
 
 
 @functools.lru_cache(maxsize=8)
@@ -56,9 +70,13 @@ class FromFileNegatives(Sampler):
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         self.params.check()
         path, k = Path(self.params.path), self.params.num_negatives
-        given = {(r.query_id, r.positive_id): r for r in
-                 read_negatives(path, ctx.corpus, ctx.exclude, require_negatives=True)}
+        fmt = self.params.resolved_format()
+        rows = (read_negatives(path, ctx.corpus, ctx.exclude, require_negatives=True)
+                if fmt == "negbench" else
+                read_foreign(path, fmt, ctx.corpus, ctx.train, ctx.exclude))
+        given = {(r.query_id, r.positive_id): r for r in rows}
         ctx.extra["input_file"] = str(path)
+        ctx.extra["input_format"] = fmt
         pairs = training_pairs(ctx.train)
         if not any(p in given for p in pairs):
             raise NegbenchError(f"{path}: no row matches a training pair of the suite")

@@ -17,7 +17,7 @@ import numpy as np
 from negbench.harness.encoder import model_fingerprint
 from negbench.harness.false_negatives import false_negative_report
 from negbench.harness.negatives import read_negatives, sha256_file, write_negatives
-from negbench.harness.pipeline.executor import Stage
+from negbench.harness.pipeline.executor import Stage, sha256_path
 from negbench.harness.records import write_json_atomic, write_trec_run
 from negbench.strategies.base import MiningContext, NegativeRow
 
@@ -58,7 +58,7 @@ def mining_facts(extra: dict) -> dict:
              and k not in ("cache_dir", "parent_map") and isinstance(v, (str, int, float, bool))}
     if extra.get("input_file"):
         facts["input_file"] = str(extra["input_file"])
-        facts["input_sha256"] = sha256_file(Path(extra["input_file"]))
+        facts["input_sha256"] = sha256_path(Path(extra["input_file"]))  # file or dataset
     return facts
 
 
@@ -87,7 +87,8 @@ def mine(s: RunState) -> tuple[list[Path], dict]:
     ctx = mining_context(s)
     calls_before = ws.base_encoder.calls if "base_encoder" in ws.__dict__ else 0
     s.rows = s.sampler.mine(ctx)
-    if ctx.extra.get("input_file"):  # a user's negatives file: errors name its lines
+    if ctx.extra.get("input_file") and ctx.extra.get("input_format", "negbench") == "negbench":
+        # a user's negatives file: errors name its lines
         read_negatives(Path(ctx.extra["input_file"]), data.corpus, data.exclude)
     check_negatives(s.rows, data.corpus, data.exclude, f"sampler {cfg.sampler}")
     check_mined(cfg.sampler, s.sampler.uses_negatives, s.rows, training_pairs(data.train),
