@@ -1,0 +1,37 @@
+"""``negbench leaderboard DIR... --output site/``: one static HTML page."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def cmd_leaderboard(args) -> int:
+    from negbench.harness import preflight
+    from negbench.harness.errors import NegbenchError
+    from negbench.harness.leaderboard import build_page
+    from negbench.harness.records import write_text_atomic
+
+    if args.resamples < 1:
+        raise NegbenchError(f"--resamples must be >= 1, got {args.resamples}")
+    out = preflight.writable_dir(args.output, "--output")
+    page = build_page([Path(d) for d in args.results_dirs], args.resamples)
+    write_text_atomic(page, Path(out) / "index.html")
+    print(f"wrote {Path(out) / 'index.html'}", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    r = sub.add_parser("leaderboard", help="a static HTML leaderboard page from results folders",
+                       description="Write OUTPUT/index.html (no server needed): per suite and "
+                                   "track, systems x measures with mean ± sd over seeds and the "
+                                   "seed-aware significance marks of `negbench report`, the "
+                                   "forest plot, provenance on hover or click, sortable "
+                                   "columns.",
+                       epilog="example: negbench leaderboard results/runs/scifact-standard "
+                              "results/runs/nfcorpus-standard --output site/")
+    r.add_argument("results_dirs", nargs="+", metavar="DIR", help="--output folders of runs")
+    r.add_argument("--output", required=True, help="folder for index.html")
+    r.add_argument("--resamples", type=int, default=2000,
+                   help="bootstrap/permutation resamples (default: 2000)")
+    r.set_defaults(func=cmd_leaderboard)

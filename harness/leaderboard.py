@@ -1,0 +1,143 @@
+"""A static HTML leaderboard: per suite and track, systems x measures (mean ± sd over seeds)
+with the seed-aware significance marks of ``negbench report``, the forest plot embedded,
+provenance on hover and click, and sortable columns (a few lines of inline JS)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import tempfile
+from pathlib import Path
+
+from negbench.harness import comparability
+from negbench.harness.errors import NegbenchError
+from negbench.harness.records import read_records
+
+_JS = """
+document.querySelectorAll('table.lb th').forEach((th, i) => th.addEventListener('click', () => {
+  const body = th.closest('table').tBodies[0], up = th.dataset.dir !== 'asc';
+  th.dataset.dir = up ? 'asc' : 'desc';
+  const key = r => { const v = r.cells[i].dataset.v; const n = parseFloat(v);
+                     return isNaN(n) ? v : n; };
+  [...body.rows].sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * (up ? 1 : -1))
+    .forEach(r => body.appendChild(r));
+}));
+"""
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
+table.lb{border-collapse:collapse;margin:1em 0}
+table.lb th,table.lb td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+table.lb th{cursor:pointer;background:#f3f3f3} table.lb td.sys{text-align:left}
+tr.baseline{background:#fff8dc} details pre{text-align:left;font-size:11px;max-width:600px;
+white-space:pre-wrap} .up{color:#070} .down{color:#b00} img{max-width:100%}
+"""
+
+
+def group_key(rec: dict) -> tuple[str, ...]:
+    return (str(rec["suite"]), comparability.track(rec), comparability.budget_name(rec),
+            str(rec.get("model")), str(rec.get("data_fingerprint") or "none")[:12])
+
+
+def groups(records: list[dict]) -> dict[tuple[str, ...], list[dict]]:
+    """Comparable trained records by (suite, track, budget, model, data), each with the
+    zero-shot records of its suite and data; a repeated (system, seed) keeps the first."""
+    out: dict[tuple[str, ...], list[dict]] = {}
+    seen: set[tuple] = set()
+    for r in records:
+        if r["kind"] == "trained":
+            key = group_key(r)
+            if (key, r["name"], r["seed"]) not in seen:
+                seen.add((key, r["name"], r["seed"]))
+                out.setdefault(key, []).append(r)
+    for key, recs in out.items():
+        names = set()
+        for r in records:
+            if r["kind"] == "zero-shot" and r["name"] not in names and (
+                    r["suite"], str(r.get("data_fingerprint") or "none")[:12]) == (key[0], key[4]):
+                names.add(r["name"])
+                recs.append(r)
+    return out
+
+
+def provenance(system) -> dict:
+    """What a reader needs to trust a row: records, seeds, model, budget, versions, hashes."""
+    first = system.records[0]
+    return {"system": system.label, "kind": system.kind, "seeds": system.seeds,
+            "records": [r.get("_file") for r in system.records],
+            "model": first.get("model"), "track": first.get("track"),
+            "budget": (first.get("budget") or {}).get("name"),
+            "sampler": first.get("sampler"), "device": first.get("device"),
+            "data_fingerprint": first.get("data_fingerprint"),
+            "config_hash": [r.get("config_hash") for r in system.records],
+            "negbench": (first.get("versions") or {}).get("negbench")}
+
+
+def _forest_png(rep, measure: str) -> str | None:
+    from negbench.harness.report_plots import forest_plot
+
+    if len(rep.systems) < 2:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = forest_plot(rep, measure, Path(tmp) / "forest.png")
+        return base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def section(rep) -> str:
+    """One suite x track: the table, its legend and the forest plot."""
+    from negbench.harness.report_render import legend, markers
+
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in ["system", "seeds", *rep.measures])
+    rows = []
+    ordered = sorted(rep.systems, key=lambda s: -s.summaries[rep.measures[0]].mean)
+    for s in ordered:
+        prov = json.dumps(provenance(s), indent=1, default=str)
+        cells = [(f'<td class="sys" data-v="{e(s.label)}" title="{e(prov)}">{e(s.label)}'
+                 f'{" (baseline)" if s.name == rep.baseline else ""}'
+                 f"<details><summary>provenance</summary><pre>{e(prov)}</pre></details></td>"),
+                 f'<td data-v="{len(s.seeds)}">{e(",".join(map(str, s.seeds)) or "-")}</td>']
+        for m in rep.measures:
+            sm = s.summaries[m]
+            mark = markers(rep, s, m).strip()
+            cls = ' class="up"' if mark == "▲" else ' class="down"' if mark == "▼" else ""
+            text = f"{sm.mean:.4f}" + (f" ± {sm.sd:.4f}" if sm.n > 1 else "")
+            cells.append(f'<td data-measure="{e(m)}" data-v="{sm.mean!r}" data-sd="'
+                         f'{sm.sd if sm.n > 1 else ""}"{cls}>{e(text)}'
+                         f'{f" <b>{e(mark)}</b>" if mark else ""}</td>')
+        base = ' class="baseline"' if s.name == rep.baseline else ""
+        rows.append(f'<tr data-system="{e(s.name)}" data-kind="{s.kind}"{base}>'
+                    + "".join(cells) + "</tr>")
+    track = (rep.budget or {}).get("track") or comparability.track(rep.systems[0].records[0])
+    png = _forest_png(rep, rep.measures[0])
+    plot = (f'<figure><img alt="forest plot, {e(rep.measures[0])}" '
+            f'src="data:image/png;base64,{png}"></figure>' if png else "")
+    notes = "".join(f"<li>{e(n)}</li>" for n in legend(rep))
+    return (f'<section data-suite="{e(rep.suite)}" data-track="{e(str(track))}">'
+            f"<h2>{e(rep.suite)} · track {e(str(track))}</h2>"
+            f'<table class="lb"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
+            f"</tbody></table><ul>{notes}</ul>{plot}</section>")
+
+
+def build_page(folders: list[Path], resamples: int = 2000) -> str:
+    """The whole page for the records under ``folders``."""
+    from negbench.harness.report import build_report
+
+    records = []
+    for folder in folders:
+        if not (Path(folder) / "records").is_dir():
+            raise NegbenchError(f"{folder}: no records/ folder (expected the --output of "
+                                "`negbench run`)")
+        for path, rec in zip(sorted((Path(folder) / "records").glob("*.json")),
+                             read_records(folder)):
+            rec["_file"] = str(path)
+            records.append(rec)
+    grouped = groups(records)
+    if not grouped:
+        raise NegbenchError("no trained records under " + ", ".join(map(str, folders)))
+    sections = [section(build_report(recs, n_resamples=resamples))
+                for _, recs in sorted(grouped.items())]
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>negbench leaderboard"
+            f"</title><style>{_CSS}</style></head><body><h1>negbench leaderboard</h1>"
+            "<p>Click a column header to sort; hover a system for its provenance, or open "
+            "it.</p>" + "".join(sections) + f"<script>{_JS}</script></body></html>\n")
