@@ -87,11 +87,13 @@ def cmd_run(args) -> int:
     preflight.training_pairs_present(ws.data)
     for s in samplers:
         get_sampler(s).from_dict(params[s]).check_suite(ws.data)
-    write_resolved(resolved(args, params, track, seeds), Path(args.output))
+    config = resolved(args, params, track, seeds)
     quiet_log = open(os.devnull, "w") if args.quiet else LogStream()  # noqa: SIM115
     table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, Path(args.output),
                      zero_shot=not args.no_zero_shot, log=quiet_log,
                      keep_models=args.keep_models, setup=setup, stop_after=args.stop_after)
+    # after the grid: a run failing early (e.g. a bad negatives file) leaves --output empty
+    write_resolved(config, Path(args.output))
     if table is None:
         print(f"[negbench] every run stopped after its {args.stop_after} stage; the same command "
               "without --stop-after finishes them (here or on another machine given "
