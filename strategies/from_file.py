@@ -67,17 +67,20 @@ class FromFileNegatives(Sampler):
     Params = FromFileParams
     paper = "e.g. LLM-generated negatives; any external miner"
 
-    def mine(self, ctx: MiningContext) -> list[NegativeRow]:
-        self.params.check()
+    def check_suite(self, data) -> None:
+        """The file's rows against the suite (ids, judged positives, coverage), before
+        anything is written."""
+        self.given(data.corpus, data.train, data.exclude)
+
+    def given(self, corpus, train, exclude) -> dict[tuple[str, str], NegativeRow]:
+        """The file's rows by (query, positive), validated against the suite's data; a file
+        that does not cover every training pair needs ``allow_partial``."""
         path, k = Path(self.params.path), self.params.num_negatives
         fmt = self.params.resolved_format()
-        rows = (read_negatives(path, ctx.corpus, ctx.exclude, require_negatives=True)
-                if fmt == "negbench" else
-                read_foreign(path, fmt, ctx.corpus, ctx.train, ctx.exclude))
+        rows = (read_negatives(path, corpus, exclude, require_negatives=True)
+                if fmt == "negbench" else read_foreign(path, fmt, corpus, train, exclude))
         given = {(r.query_id, r.positive_id): r for r in rows}
-        ctx.extra["input_file"] = str(path)
-        ctx.extra["input_format"] = fmt
-        pairs = training_pairs(ctx.train)
+        pairs = training_pairs(train)
         if not any(p in given for p in pairs):
             raise NegbenchError(f"{path}: no row matches a training pair of the suite")
         short = [p for p in pairs if p not in given or
@@ -89,6 +92,15 @@ class FromFileNegatives(Sampler):
                 f"{len(short) - missing} of them have fewer than {k} negative(s); complete "
                 "it, or accept random negatives for the rest with "
                 "--param from-file.allow_partial=true (recorded as fallback_pairs)")
+        return given
+
+    def mine(self, ctx: MiningContext) -> list[NegativeRow]:
+        self.params.check()
+        k = self.params.num_negatives
+        given = self.given(ctx.corpus, ctx.train, ctx.exclude)
+        ctx.extra["input_file"] = str(Path(self.params.path))
+        ctx.extra["input_format"] = self.params.resolved_format()
+        pairs = training_pairs(ctx.train)
         rows, fill = [], {}
         for q, pos in pairs:
             g = given.get((q, pos), NegativeRow(q, pos, ()))
