@@ -11,8 +11,9 @@ def cmd_strategies(args) -> int:
     from tabulate import tabulate
 
     from negbench.harness.plugins import load_plugins
-    load_plugins(args.plugin)
     from negbench.strategies.registry import SKIPPED, available
+
+    load_plugins(getattr(args, "plugin", None) or [])
 
     rows = []
     for name, cls in available().items():
