@@ -22,6 +22,7 @@ from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
+from negbench.harness import parse
 from negbench.harness.data import Corpus, Split, check_doc, validate_split
 from negbench.harness.errors import NegbenchError
 from negbench.suites.definition import Suite
@@ -63,15 +64,20 @@ def _skills(root: Path) -> tuple[dict[str, str], dict[str, str], dict[str, list[
         raise NegbenchError(f"{root / TAXONOMY}/skill_labels.tsv has {len(rows)} rows but "
                             f"skills_en_label.txt has {len(labels)} labels")
     text, lookup, alts = {}, {}, {}
-    for r in rows:
-        did = skill_id(r["skill_uri"])
-        if labels[int(r["label_idx"])] != r["preferred_label"]:
-            raise NegbenchError(f"skill_labels.tsv row {r['label_idx']} disagrees with "
-                                "skills_en_label.txt")
-        text[did] = r["preferred_label"]
-        lookup.setdefault(r["preferred_label"], did)
-        lookup.setdefault(r["esco_preferred_label"], did)
-        alts[did] = [a for a in r["alt_labels"].split(" | ") if a]
+    path = root / TAXONOMY / "skill_labels.tsv"
+    for n, r in enumerate(rows, 2):
+        loc = f"{path}:{n}"
+        did = skill_id(parse.identifier(r.get("skill_uri"), "skill_uri", loc))
+        idx = parse.integer(r.get("label_idx"), "label_idx", loc, 0, len(labels) - 1)
+        label = parse.text(r.get("preferred_label"), "preferred_label", loc)
+        if labels[idx] != label:
+            raise NegbenchError(f"{loc}: label_idx {idx} disagrees with skills_en_label.txt")
+        text[did] = label
+        lookup.setdefault(label, did)
+        lookup.setdefault(parse.text(r.get("esco_preferred_label"), "esco_preferred_label",
+                                     loc), did)
+        alts[did] = [a for a in parse.text(r.get("alt_labels"), "alt_labels", loc,
+                                           optional=True).split(" | ") if a]
     return text, lookup, alts
 
 
@@ -90,8 +96,11 @@ def parent_map(data_root: Path | None = None) -> dict[str, set[str]]:
     ``esco-taxonomy/skill_parents.tsv``; ids are URI UUIDs, like the doc ids."""
     root = _root(data_root)
     out: dict[str, set[str]] = defaultdict(set)
-    for r in _tsv_rows(root / TAXONOMY / "skill_parents.tsv"):
-        out[skill_id(r["skill_uri"])].add(skill_id(r["parent_uri"]))
+    path = root / TAXONOMY / "skill_parents.tsv"
+    for n, r in enumerate(_tsv_rows(path), 2):
+        loc = f"{path}:{n}"
+        out[skill_id(parse.identifier(r.get("skill_uri"), "skill_uri", loc))].add(
+            skill_id(parse.identifier(r.get("parent_uri"), "parent_uri", loc)))
     return dict(out)
 
 
@@ -111,13 +120,17 @@ def annotation_split(data_root: Path | None, dataset: str, split: str,
     queries: dict[str, str] = {}
     qrels: dict[str, dict[str, int]] = {}
     for n, r in enumerate(rows, 2):
-        sentence = r["sentence"].strip()
-        key = (sentence,) if granularity == "sentence" else (sentence, r["span"].strip())
+        loc = f"{path}:{n}"
+        sentence = parse.text(r.get("sentence"), "sentence", loc).strip()
+        if not sentence:
+            raise NegbenchError(f"{loc}: sentence is empty")
+        key = (sentence,) if granularity == "sentence" else (
+            sentence, parse.text(r.get("span"), "span", loc).strip())
         if key not in keys:
             keys[key] = f"{dataset}-{split}-{len(keys)}"
             queries[keys[key]] = sentence if granularity == "sentence" else \
                 f"{key[1]} ({sentence})"
-        label = r["label"]
+        label = parse.text(r.get("label"), "label", loc)
         if label.strip() in NO_SKILL:
             continue
         did = lookup.get(label) or lookup.get(label.strip())
@@ -138,10 +151,12 @@ def taxonomy_training_split(data_root: Path | None = None) -> Split:
             if a.strip().lower() != own:
                 positives[a.strip()].add(did)
     with gzip.open(root / TAXONOMY / "skills_en.csv.gz", "rt", encoding="utf-8", newline="") as fh:
-        for r in csv.DictReader(fh):
-            desc = (r["description"] or "").strip()
+        for n, r in enumerate(csv.DictReader(fh), 2):
+            loc = f"{root / TAXONOMY / 'skills_en.csv.gz'}:{n}"
+            desc = parse.text(r.get("description"), "description", loc, optional=True).strip()
             if desc:
-                positives[desc].add(skill_id(r["conceptUri"]))
+                positives[desc].add(skill_id(parse.identifier(r.get("conceptUri"),
+                                                              "conceptUri", loc)))
     queries, qrels = {}, {}
     for i, (q, dids) in enumerate(positives.items()):
         qid = f"esco-tax-{i}"

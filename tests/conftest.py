@@ -104,3 +104,19 @@ def smoke_run(irds_home, cache_dir, tmp_path_factory):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, cmd, env, proc
+
+
+@pytest.fixture(scope="session")
+def small(tmp_path_factory, data_dir) -> Path:
+    """Real SciFact as a local BEIR folder, corpus cut to the judged docs (fast to load)."""
+    from reliability_helpers import small_scifact
+
+    return small_scifact(data_dir, tmp_path_factory.mktemp("beir") / "scifact-small")
+
+
+@pytest.fixture()
+def cli_env(irds_home, cache_dir) -> dict:
+    """Environment for CLI subprocesses: the session's ir_datasets home and cache."""
+    from reliability_helpers import env
+
+    return env(irds_home, cache_dir)

@@ -48,19 +48,9 @@ def _append(path: Path, text: str | bytes) -> int:
 
 
 @pytest.fixture(scope="module")
-def beir_small(tmp_path_factory, data_dir) -> Path:
+def beir_small(small) -> Path:
     """Real SciFact as a local BEIR folder, corpus cut to the judged docs (fast to load)."""
-    src, dst = data_dir / "beir-scifact", tmp_path_factory.mktemp("beir") / "scifact-small"
-    (dst / "qrels").mkdir(parents=True)
-    keep = set()
-    for split in ("train", "test"):
-        shutil.copy(src / "qrels" / f"{split}.tsv", dst / "qrels" / f"{split}.tsv")
-        keep |= {line.split("\t")[1] for line in
-                 (src / "qrels" / f"{split}.tsv").read_text().splitlines()[1:]}
-    with open(src / "corpus.jsonl", "rb") as fi, open(dst / "corpus.jsonl", "wb") as fo:
-        fo.writelines(line for line in fi if json.loads(line)["_id"] in keep)
-    shutil.copy(src / "queries.jsonl", dst / "queries.jsonl")
-    return dst
+    return small
 
 
 QRELS = "qrels/test.tsv"

@@ -8,20 +8,9 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-from reliability_helpers import cli, copy_folder, env, fails, record, small_scifact
+from reliability_helpers import cli, copy_folder, env, fails, record
 
 RUNS = Path(__file__).resolve().parents[1] / "results" / "runs"
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory, data_dir) -> Path:
-    return small_scifact(data_dir, tmp_path_factory.mktemp("beir") / "scifact-small")
-
-
-@pytest.fixture()
-def cli_env(irds_home, cache_dir):
-    return env(irds_home, cache_dir)
 
 
 def _run(suite: Path, out: Path, model: Path, *extra) -> list:

@@ -8,15 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from reliability_helpers import copy_folder, env, fails, small_scifact
+from reliability_helpers import copy_folder, env, fails
 
 from negbench.harness.errors import NegbenchError
 from negbench.harness.trec_files import read_trec_qrels, read_trec_run
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory, data_dir) -> Path:
-    return small_scifact(data_dir, tmp_path_factory.mktemp("beir") / "scifact-small")
 
 
 def _append(path: Path, text: str) -> int:
@@ -105,3 +100,38 @@ def test_options_follow_the_grammar(argv, message, tmp_path, irds_home, cache_di
     run.write_text("1 Q0 31715818 1 1.0 x\n")
     extra = ["--run", run] if argv[0] == "eval" else ["--output", tmp_path / "out"]
     fails(argv + extra, env(irds_home, cache_dir), message, output=tmp_path / "out")
+
+
+@pytest.fixture(scope="module")
+def esco_root(tmp_path_factory, data_dir) -> Path:
+    """The staged ESCO folders, copied so a test can break one value."""
+    root = tmp_path_factory.mktemp("esco")
+    for name in ("esco-skill-extraction", "esco-taxonomy"):
+        shutil.copytree(data_dir / name, root / name)
+    return root
+
+
+@pytest.mark.parametrize("file,old,new,message", [
+    ("esco-taxonomy/skill_labels.tsv", "\n1\t", "\n1_0\t", "label_idx '1_0' is not an integer"),
+    ("esco-skill-extraction/tech_test_annotations.csv", "\ndjango postgresql redis,",
+     "\n ,", "sentence is empty"),
+])
+def test_esco_files_parse_strictly(esco_root, tmp_path, file, old, new, message):
+    from negbench.suites.esco import _skills
+    from negbench.suites.loading import load_suite_data
+    from negbench.suites.registry import get_suite
+
+    root = tmp_path / "data"
+    for name in ("esco-skill-extraction", "esco-taxonomy"):
+        (root / name).mkdir(parents=True)
+        for f in (esco_root / name).iterdir():
+            (root / name / f.name).symlink_to(f)
+    target = root / file
+    text = target.read_text(encoding="utf-8")
+    assert old in text
+    target.unlink()
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    _skills.cache_clear()
+    with pytest.raises(NegbenchError, match=message) as err:
+        load_suite_data(get_suite("esco/tech"), root)
+    assert f"{target}:" in str(err.value)  # names the file and line

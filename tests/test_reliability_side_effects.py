@@ -8,19 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
-from reliability_helpers import cli, env, fails, small_scifact
+from reliability_helpers import cli, env, fails
 
 RUNS = Path(__file__).resolve().parents[1] / "results" / "runs"
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory, data_dir) -> Path:
-    return small_scifact(data_dir, tmp_path_factory.mktemp("beir") / "scifact-small")
-
-
-@pytest.fixture()
-def cli_env(irds_home, cache_dir):
-    return env(irds_home, cache_dir)
 
 
 def _run(suite, out, model, sampler="random", *params: str) -> list:

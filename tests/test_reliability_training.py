@@ -6,23 +6,12 @@ split without a relevant pair and a partial negatives file are refused before tr
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from reliability_helpers import cli, copy_folder, env, fails, record, small_scifact
+from reliability_helpers import cli, copy_folder, fails, record
 
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import NegativeRow, training_pairs
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory, data_dir) -> Path:
-    return small_scifact(data_dir, tmp_path_factory.mktemp("beir") / "scifact-small")
-
-
-@pytest.fixture()
-def cli_env(irds_home, cache_dir):
-    return env(irds_home, cache_dir)
 
 
 def _run(suite, out, model, sampler: str, *params: str) -> list:
