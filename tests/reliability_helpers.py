@@ -61,3 +61,13 @@ def copy_folder(src: Path, dst: Path) -> Path:
 
 def record(out: Path, name: str) -> dict:
     return json.loads((out / "records" / f"{name}.json").read_text())
+
+
+def copy_records(src: Path, dst: Path, files: list[str], edit=None) -> Path:
+    """A results folder ``dst`` with copies of ``src``'s records ``files``, each optionally
+    passed through ``edit``."""
+    (dst / "records").mkdir(parents=True)
+    for f in files:
+        rec = json.loads((src / "records" / f).read_text())
+        (dst / "records" / f).write_text(json.dumps(edit(rec) if edit else rec))
+    return dst

@@ -65,9 +65,8 @@ def _params(tiny_model_dir, refresh_every: int) -> dict[str, dict]:
 def _train(scifact, tiny_model_dir, doc_vectors, sampler, ctx, rows, lr: float, steps: int):
     """Train the query tower for ``steps`` with ``sampler``'s plan; returns (pairs, plan)."""
     from negbench.harness.models import load_model
-    from negbench.harness.training.query_side import train_query_side
-
     from negbench.harness.runner import deterministic
+    from negbench.harness.training.query_side import train_query_side
 
     pairs = build_pairs(rows, scifact.corpus, scifact.train, 1, scifact.exclude)
     budget = dataclasses.replace(get_budget("smoke"), steps=steps, learning_rate=lr)

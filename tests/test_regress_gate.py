@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from reliability_helpers import copy_records
 
 from negbench.harness.regress import noisy_record
 from negbench.harness.trec_files import read_trec_run
@@ -89,12 +90,7 @@ RUN = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-standa
 
 def _copy(tmp_path, name: str, files: list[str], edit=None) -> Path:
     """A results folder with copies of committed SciFact records, optionally edited."""
-    out = tmp_path / name
-    (out / "records").mkdir(parents=True)
-    for f in files:
-        rec = json.loads((RUN / "records" / f).read_text())
-        (out / "records" / f).write_text(json.dumps(edit(rec) if edit else rec))
-    return out
+    return copy_records(RUN, tmp_path / name, files, edit)
 
 
 def _degrade(rec: dict) -> dict:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from reliability_helpers import cli, fails
+from reliability_helpers import cli, copy_records, fails
 
 RUN = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-standard"
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
@@ -20,12 +20,7 @@ FILES = ["in-batch-seed13.json", "in-batch-seed42.json", "zeroshot-bm25.json",
 
 
 def _folder(tmp_path: Path, name: str, files: list[str], edit=None) -> Path:
-    out = tmp_path / name
-    (out / "records").mkdir(parents=True)
-    for f in files:
-        rec = json.loads((RUN / "records" / f).read_text())
-        (out / "records" / f).write_text(json.dumps(edit(rec) if edit else rec))
-    return out
+    return copy_records(RUN, tmp_path / name, files, edit)
 
 
 @pytest.fixture()
