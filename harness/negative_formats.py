@@ -14,13 +14,12 @@ maps texts back to the suite's ids (a text not in the corpus is an error naming 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 from negbench.harness.data import Corpus, Split
 from negbench.harness.errors import NegbenchError, where
+from negbench.harness.records import write_text_atomic
 from negbench.strategies.base import NegativeRow
 
 FORMATS = ("st", "flagembedding", "tevatron")
@@ -57,12 +56,7 @@ def export_rows(rows: list[NegativeRow], corpus: Corpus, split: Split, fmt: str,
                    "negative_passages": [_passage(corpus, d) for d in r.negative_ids]
                    + [{"docid": "", "title": "", "text": t} for t in r.negative_texts]}
         lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.writelines(lines)
-    os.replace(tmp, output)
+    write_text_atomic("".join(lines), Path(output))
     return len(lines)
 
 
