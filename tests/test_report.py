@@ -49,7 +49,7 @@ def test_report_files_tables_and_legend(results, tmp_path):
     assert "paired t-test" in md and "Holm-corrected" in md and "profile `beir`" in md
     assert "seed-aware t-test" in md and "MDE" in md
     recs = [json.loads(p.read_text()) for p in (results / "records").glob("*seed*.json")]
-    has_fn = any(isinstance((r.get("false_negatives") or {}).get(k), (int, float))
+    has_fn = any(isinstance(v := (r.get("false_negatives") or {}).get(k), (int, float)) and v
                  for r in recs for k in ("judged_share", "ce_above_positive_share"))
     assert (tmp_path / "report-fn-share.png").exists() == has_fn
     assert ("FN-share plot skipped" in md) == (not has_fn)
