@@ -15,22 +15,38 @@ from negbench.harness.errors import NegbenchError
 from negbench.harness.records import read_records
 
 _JS = """
-document.querySelectorAll('table.lb th').forEach((th, i) => th.addEventListener('click', () => {
-  const body = th.closest('table').tBodies[0], up = th.dataset.dir !== 'asc';
-  th.dataset.dir = up ? 'asc' : 'desc';
-  const key = r => { const v = r.cells[i].dataset.v; const n = parseFloat(v);
-                     return isNaN(n) ? v : n; };
-  [...body.rows].sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * (up ? 1 : -1))
-    .forEach(r => body.appendChild(r));
-}));
+document.querySelectorAll('table.lb').forEach(table => {
+  const heads = [...table.tHead.rows[0].cells];
+  heads.forEach((th, i) => th.addEventListener('click', () => {
+    // numbers sort best (largest) first on the first click, text A-Z; a second click reverses
+    const first = th.dataset.type === 'text' ? 'asc' : 'desc';
+    const dir = th.dataset.dir ? (th.dataset.dir === 'asc' ? 'desc' : 'asc') : first;
+    heads.forEach(h => { delete h.dataset.dir; h.removeAttribute('aria-sort'); });
+    th.dataset.dir = dir;
+    th.setAttribute('aria-sort', dir === 'asc' ? 'ascending' : 'descending');
+    const key = r => { const v = r.cells[i].dataset.v, n = parseFloat(v);
+                       return isNaN(n) ? v.toLowerCase() : n; };
+    const body = table.tBodies[0], sign = dir === 'asc' ? 1 : -1;
+    [...body.rows].sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * sign)
+      .forEach(r => body.appendChild(r));
+  }));
+});
 """
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
-table.lb{border-collapse:collapse;margin:1em 0}
-table.lb th,table.lb td{border:1px solid #ccc;padding:4px 8px;text-align:right}
-table.lb th{cursor:pointer;background:#f3f3f3} table.lb td.sys{text-align:left}
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table.lb{border-collapse:collapse;margin:1em 0;font-size:14px}
+table.lb th,table.lb td{border:1px solid #ccc;padding:4px 8px;text-align:right;
+white-space:nowrap;vertical-align:top}
+table.lb th{cursor:pointer;background:#f3f3f3;user-select:none}
+table.lb th::after{content:" \\2195";color:#aaa}
+table.lb th[data-dir=desc]::after{content:" \\2193";color:#222}
+table.lb th[data-dir=asc]::after{content:" \\2191";color:#222}
+table.lb td.sys,table.lb th[data-type=text]{text-align:left} td.sys details{display:inline-block;margin-left:.6em}
+td.sys summary{font-size:11px;color:#777;cursor:pointer}
 tr.baseline{background:#fff8dc} details pre{text-align:left;font-size:11px;max-width:600px;
-white-space:pre-wrap} .up{color:#070} .down{color:#b00} img{max-width:100%}
+white-space:pre-wrap} .up{color:#070} .down{color:#b00}
+figure{margin:0} figure img{max-width:min(100%,720px)}
+ul.notes{font-size:13px;color:#444;max-width:1000px}
 """
 
 
@@ -88,7 +104,10 @@ def section(rep) -> str:
     from negbench.harness.report_render import legend, markers
 
     e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in ["system", "seeds", *rep.measures])
+    sorted_by = ' data-dir="desc" aria-sort="descending"'  # the initial order
+    head = ('<th data-type="text">system</th><th title="number of seeds">seeds</th>'
+            + "".join(f'<th{sorted_by if i == 0 else ""}>{e(m)}</th>'
+                      for i, m in enumerate(rep.measures)))
     rows = []
     ordered = sorted(rep.systems, key=lambda s: -s.summaries[rep.measures[0]].mean)
     for s in ordered:
@@ -116,7 +135,7 @@ def section(rep) -> str:
     return (f'<section data-suite="{e(rep.suite)}" data-track="{e(str(track))}">'
             f"<h2>{e(rep.suite)} · track {e(str(track))}</h2>"
             f'<table class="lb"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
-            f"</tbody></table><ul>{notes}</ul>{plot}</section>")
+            f'</tbody></table><ul class="notes">{notes}</ul>{plot}</section>')
 
 
 def build_page(folders: list[Path], resamples: int = 2000) -> str:
@@ -139,5 +158,6 @@ def build_page(folders: list[Path], resamples: int = 2000) -> str:
                 for _, recs in sorted(grouped.items())]
     return ("<!doctype html><html><head><meta charset='utf-8'><title>negbench leaderboard"
             f"</title><style>{_CSS}</style></head><body><h1>negbench leaderboard</h1>"
-            "<p>Click a column header to sort; hover a system for its provenance, or open "
+            "<p>Rows start sorted by the first measure (best first); click a column header to "
+            "sort by it, again to reverse. Hover a system for its provenance, or open "
             "it.</p>" + "".join(sections) + f"<script>{_JS}</script></body></html>\n")

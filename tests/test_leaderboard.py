@@ -116,13 +116,155 @@ def test_folder_without_records_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "site" / "index.html").exists()
 
 
-@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
-                    reason="no chromium binary (Debian's chromium package) on this machine")
-def test_headless_chromium_screenshot(page, tmp_path):
-    out, _ = page
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (Debian's "
+                                    "chromium package) on this machine")
+TWO_SUITES = [RUNS, RUNS.parent / "nfcorpus-query-side-h100"]
+
+
+class _Rendered(HTMLParser):
+    """The tables of a DOM as Chromium rendered it: per section (suite), the header texts and
+    each body row's system and visible cell texts, in DOM order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: list[dict] = []
+        self._cell: list[str] | None = None
+        self._row: list[str] | None = None
+        self._in_head = self._skip = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self.sections.append({"suite": a["data-suite"], "head": [], "rows": [],
+                                  "dirs": {}})
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "th":
+            self._cell = []
+            if "data-dir" in a:
+                self.sections[-1]["dirs"][len(self.sections[-1]["head"])] = a["data-dir"]
+        elif tag == "tr" and "data-system" in a:
+            self._row = [a["data-system"]]
+        elif tag == "td" and self._row is not None:
+            self._cell = []
+        elif tag == "details":
+            self._skip = True
+
+    def handle_endtag(self, tag):
+        if tag == "details":
+            self._skip = False
+        elif tag == "thead":
+            self._in_head = False
+        elif tag == "th" and self._cell is not None:
+            self.sections[-1]["head"].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "td" and self._row is not None and self._cell is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.sections[-1]["rows"].append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None and not self._skip:
+            self._cell.append(data)
+
+
+def _chromium(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", *args],
+                          check=True, capture_output=True, text=True, timeout=180)
+
+
+def _dom(page: Path) -> list[dict]:
+    parser = _Rendered()
+    parser.feed(_chromium("--dump-dom", page.as_uri()).stdout)
+    return parser.sections
+
+
+@pytest.fixture(scope="module")
+def two_suite_page(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site2")
+    assert main(["leaderboard", *map(str, TWO_SUITES), "--output", str(out),
+                 "--resamples", "200"]) == 0
+    return out / "index.html"
+
+
+def _expected(folder: Path) -> dict[str, list[str]]:
+    """Each system's visible cells computed from the records alone: seeds, then per measure
+    mean (± sd over seeds when more than one)."""
+    by_name: dict[str, list[dict]] = {}
+    for r in read_records(folder):
+        by_name.setdefault(r["name"], []).append(r)
+    out = {}
+    for name, recs in by_name.items():
+        cells = [",".join(str(s) for s in sorted(r["seed"] for r in recs if "seed" in r))
+                 or "-"]
+        for m in recs[0]["metrics"]:
+            vals = [r["metrics"][m] for r in recs]
+            cells.append(f"{statistics.mean(vals):.4f}"
+                         + (f" ± {statistics.stdev(vals):.4f}" if len(vals) > 1 else ""))
+        out[name] = cells
+    return out
+
+
+@needs_chromium
+def test_headless_chromium_renders_the_records(two_suite_page):
+    sections = _dom(two_suite_page)
+    assert [s["suite"] for s in sections] == ["beir/nfcorpus", "beir/scifact"]
+    for section, folder in zip(sections, TWO_SUITES[::-1]):
+        want = _expected(folder)
+        measures = list(read_records(folder)[0]["metrics"])
+        assert section["head"] == ["system", "seeds", *measures]
+        assert section["dirs"] == {2: "desc"}  # initially sorted by the first measure
+        assert {row[0] for row in section["rows"]} == set(want)
+        for system, _label, seeds, *cells in section["rows"]:
+            assert seeds == want[system][0], system
+            # the cell text is the mean ± sd, plus a significance mark where there is one
+            for got, expect in zip(cells, want[system][1:]):
+                assert got.rstrip(" ▲▼") == expect, (section["suite"], system, got)
+        firsts = [float(row[3].split()[0]) for row in section["rows"]]
+        assert firsts == sorted(firsts, reverse=True)
+
+
+@needs_chromium
+def test_headless_chromium_sorts_every_table(two_suite_page, tmp_path):
+    """Clicking a header sorts its own table (each table on the page, not only the first):
+    numbers best first, a second click reverses, text A-Z."""
+    html_text = two_suite_page.read_text(encoding="utf-8")
+    clicks = """<script>
+    document.querySelectorAll('table.lb').forEach(t => {
+      const h = t.tHead.rows[0].cells; h[4].click(); h[5].click(); h[5].click(); });
+    </script></body>"""
+    page = tmp_path / "clicked.html"
+    page.write_text(html_text.replace("</body>", clicks), encoding="utf-8")
+    sorted_asc = _dom(page)
+    by_system = tmp_path / "by-system.html"
+    by_system.write_text(html_text.replace("</body>", clicks.replace(
+        "h[4].click(); h[5].click(); h[5].click();", "h[0].click();")), encoding="utf-8")
+    alphabetical = _dom(by_system)
+    for section, alpha in zip(sorted_asc, alphabetical):
+        assert section["dirs"] == {5: "asc"}
+        col = [float(row[6].split()[0]) for row in section["rows"]]
+        assert col == sorted(col)
+        assert section["rows"] != sorted(section["rows"], key=lambda r: -float(r[3].split()[0]))
+        labels = [row[1].lower() for row in alpha["rows"]]
+        assert labels == sorted(labels) and alpha["dirs"] == {0: "asc"}
+
+
+@needs_chromium
+def test_headless_chromium_screenshot(two_suite_page, tmp_path):
+    import matplotlib.image
+
     shot = tmp_path / "leaderboard.png"
-    subprocess.run([exe, "--headless", "--disable-gpu", "--no-sandbox", "--window-size=1300,2000",
-                    f"--screenshot={shot}", (out / "index.html").as_uri()], check=True,
-                   capture_output=True, timeout=120)
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _chromium("--hide-scrollbars", "--window-size=1150,1500", f"--screenshot={shot}",
+              two_suite_page.as_uri())
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[:2] == (1500, 1150)
+    ink = (pixels[..., :3].mean(axis=2) < 0.6).mean()  # text, borders, the forest plot
+    assert 0.01 < ink < 0.5, ink
+    colours = {tuple(int(c * 255) for c in px[:3])
+               for px in pixels[::7, ::7].reshape(-1, pixels.shape[2])}
+    assert len(colours) > 50  # not a blank or single-colour page
