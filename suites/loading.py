@@ -73,12 +73,21 @@ def judged_positives(*splits: Split) -> dict[str, set[str]]:
 
 
 def _load_irds(suite: Suite, data_root: Path | None) -> SuiteData:
-    from negbench.harness.irds import load_corpus, load_split
+    from negbench.harness.irds_fetch import suite_ids
+
+    with suite_ids([suite.corpus, suite.train, suite.test, suite.dev]):
+        return _read_irds(suite, data_root)
+
+
+def _read_irds(suite: Suite, data_root: Path | None) -> SuiteData:
+    from negbench.harness.irds_fetch import load_corpus, load_split
 
     corpus = load_corpus(suite.corpus, data_root)
+    why = ("(add ,train=ID to --suite to name one)" if suite.name.startswith("irds:")
+           else "(ir_datasets lists none)")
     train = (load_split(suite.train, corpus, data_root) if suite.train
-             else NoTrainSplit(f"suite {suite.name!r} has no training split (ir_datasets lists "
-                               "none); use it for zero-shot runs and `negbench eval` only"))
+             else NoTrainSplit(f"suite {suite.name!r} has no training split {why}; use it for "
+                               "zero-shot runs and `negbench eval` only"))
     test = load_split(suite.test, corpus, data_root)
     dev = load_split(suite.dev, corpus, data_root) if suite.dev else None
     splits = [s for s in (train, test, dev) if s is not None]
@@ -125,7 +134,7 @@ def load_test_qrels(suite: Suite, data_root: Path | None = None) -> Split:
     Works for MS MARCO without passage texts; other loaders load their full data.
     """
     if suite.loader in ("irds", "msmarco"):
-        from negbench.harness.irds import load_split
+        from negbench.harness.irds_fetch import load_split
 
         return load_split(suite.test, None, data_root)
     return load_suite_data(suite, data_root).test

@@ -83,7 +83,7 @@ def _train_split(suite: Suite, coll: Path | None, corpus: Corpus, root: Path | N
         split.queries = {q: queries[q] for q in qrels}
         return split
     try:
-        from negbench.harness.irds import load_split
+        from negbench.harness.irds_fetch import load_split
 
         return load_split(suite.train, corpus, root)
     except Exception as exc:  # noqa: BLE001 - ir_datasets raises many types offline
@@ -100,7 +100,7 @@ def load_msmarco(suite: Suite, data_root: Path | None = None,
     (a partial collection would silently lower every score). ``allow_partial`` (Python API only,
     for fixtures) keeps the full official qrels and skips that check.
     """
-    from negbench.harness.irds import load_corpus, load_split
+    from negbench.harness.irds_fetch import load_corpus, load_split
     from negbench.harness.paths import data_root as resolve_root
 
     root = resolve_root(data_root)

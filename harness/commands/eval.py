@@ -29,7 +29,7 @@ def cmd_eval(args) -> int:
     suite = get_suite(args.suite)
     measures = parse_measures(csv_list(args.measures) if args.measures else suite.measures)
     profile = get_profile(suite.profile)
-    root = data_root(args.data_root) if suite.staged else None
+    root = data_root(args.data_root, required=False)
     run = read_trec_run(Path(args.run))
     test = load_test_qrels(suite, root)
     check_run_against_qrels(run, test.qrels, Path(args.run), test.source or suite.test)

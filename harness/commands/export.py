@@ -41,7 +41,7 @@ def cmd_export(args) -> int:
     if not neg_path.is_file() or sha256_file(neg_path) != rec["negatives"]["sha256"]:
         raise NegbenchError(f"{neg_path}: missing or not the file its record names (sha256)")
     suite = get_suite(rec["suite"])
-    data = load_suite_data(suite, data_root(args.data_root) if suite.staged else None)
+    data = load_suite_data(suite, data_root(args.data_root, required=False))
     if not matches(rec, data_fingerprint(data)):
         raise NegbenchError(f"{rec['suite']}: the data differs from the run's (fingerprint)")
     rows = read_negatives(neg_path, data.corpus, data.exclude)

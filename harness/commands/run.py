@@ -77,7 +77,7 @@ def cmd_run(args) -> int:
     # validate every input before anything is written to --output (harness/preflight.py)
     preflight.writable_dir(args.output, "--output")
     preflight.readable_records(args.output)
-    root = data_root(args.data_root) if suite.staged else None
+    root = data_root(args.data_root, required=False)
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    trust_remote_code=args.trust_remote_code, device=device,
                    query_prompt=args.query_prompt, doc_prompt=args.doc_prompt)

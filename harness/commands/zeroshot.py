@@ -36,7 +36,7 @@ def cmd_zero_shot(args) -> int:
     suite = get_suite(args.suite)
     budget = get_budget(args.budget, suite.budgets.get(args.budget))
     out = preflight.writable_dir(args.output, "--output")  # nothing is written before this
-    root = data_root(args.data_root) if suite.staged else None
+    root = data_root(args.data_root, required=False)
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    device=resolve_device(args.device), query_prompt=args.query_prompt,
                    doc_prompt=args.doc_prompt)
