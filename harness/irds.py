@@ -160,9 +160,11 @@ def _load(dataset_id: str, root: Path | None):
     import ir_datasets
 
     parts = dataset_id.split("/")
+    staged = data_root(root, required=False)  # absent: read the ir_datasets cache as it is
     if parts[0] == "beir" and len(parts) > 1 and parts[1] in BEIR_STAGED:
-        seed_beir(parts[1], root)
-    elif parts[0] == "msmarco-passage":
+        if (staged / BEIR_STAGED[parts[1]][0]).is_dir():
+            seed_beir(parts[1], root)
+    elif parts[0] == "msmarco-passage" and (staged / "msmarco-passage").is_dir():
         seed_msmarco(root)
     try:
         return ir_datasets.load(dataset_id)
