@@ -14,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from negbench.harness.atomic import file_lock, mkdtemp_beside, publish_dir
 from negbench.harness.data import Corpus
 from negbench.harness.dense_search import Hits, sort_hits
 from negbench.harness.errors import NegbenchError
@@ -47,19 +48,21 @@ def build_index(corpus: Corpus, index_dir: Path, threads: int = 2) -> Path:
     index_dir = Path(index_dir)
     if (index_dir / "done").exists():
         return index_dir
-    start_jvm()
-    from pyserini.index.lucene import LuceneIndexer
+    # one builder per index: processes sharing the cache (--shard, --executor) wait for it
+    with file_lock(index_dir.with_name(index_dir.name + ".lock")):
+        if (index_dir / "done").exists():
+            return index_dir
+        start_jvm()
+        from pyserini.index.lucene import LuceneIndexer
 
-    tmp = index_dir.with_name(index_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    indexer = LuceneIndexer(str(tmp), threads=threads)
-    for did in corpus.ids:
-        indexer.add_doc_dict({"id": did, "contents": corpus.docs[did].text})
-    indexer.close()
-    (tmp / "done").write_text(str(len(corpus)))
-    shutil.rmtree(index_dir, ignore_errors=True)
-    os.replace(tmp, index_dir)
+        tmp = mkdtemp_beside(index_dir)
+        indexer = LuceneIndexer(str(tmp), threads=threads)
+        for did in corpus.ids:
+            indexer.add_doc_dict({"id": did, "contents": corpus.docs[did].text})
+        indexer.close()
+        (tmp / "done").write_text(str(len(corpus)))
+        shutil.rmtree(index_dir, ignore_errors=True)  # a folder without "done": a killed build
+        publish_dir(tmp, index_dir)
     return index_dir
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from negbench.harness.atomic import file_lock, mkdtemp_beside, publish_dir, write_text_atomic
 from negbench.harness.data import Corpus, Split
 from negbench.harness.errors import NegbenchError
 from negbench.harness.fingerprint import split_fingerprint
@@ -120,6 +120,19 @@ def train_cross_encoder(spec: CrossEncoderSpec, corpus: Corpus, split: Split,
                         fold: int = 0, progress: bool = True) -> Path:
     """Train (or find cached) the teacher of one fold; returns its folder, which also holds
     ``train_queries.json`` (the query ids it was trained on)."""
+    out = Path(cache_dir) / "cross-encoders" / spec.key(corpus, split, fold, _ranker_tag(rankers))
+    if (out / "done").exists():
+        return out
+    # one trainer per teacher: processes sharing the cache (--shard, --executor) wait for it
+    with file_lock(out.with_name(out.name + ".lock")):
+        if (out / "done").exists():
+            return out
+        return _train_cross_encoder(spec, corpus, split, exclude, rankers, out, fold, progress)
+
+
+def _train_cross_encoder(spec: CrossEncoderSpec, corpus: Corpus, split: Split,
+                         exclude: dict[str, set[str]], rankers: dict, out: Path, fold: int,
+                         progress: bool) -> Path:
     from datasets import Dataset
     from sentence_transformers.cross_encoder import (
         CrossEncoder,
@@ -130,10 +143,8 @@ def train_cross_encoder(spec: CrossEncoderSpec, corpus: Corpus, split: Split,
 
     from negbench.harness.device import resolve_device
 
-    out = Path(cache_dir) / "cross-encoders" / spec.key(corpus, split, fold, _ranker_tag(rankers))
-    if (out / "done").exists():
-        return out
     device = resolve_device(spec.device)
+    work = Path(str(out) + ".work")  # the trainer's scratch folder (only one trainer: locked)
     model = CrossEncoder(str(resolve_model(spec.base)), num_labels=1, max_length=spec.max_length,
                          device=device, local_files_only=True)
     cols = training_rows(corpus, split, exclude, rankers, spec.seed + fold, fold, spec.folds)
@@ -141,21 +152,20 @@ def train_cross_encoder(spec: CrossEncoderSpec, corpus: Corpus, split: Split,
     del cols["doc_id"], cols["source"]
     if spec.steps > 0:
         args = CrossEncoderTrainingArguments(
-            output_dir=str(out) + ".work", max_steps=spec.steps,
+            output_dir=str(work), max_steps=spec.steps,
             per_device_train_batch_size=spec.batch_size, learning_rate=spec.learning_rate,
             warmup_steps=0.1, seed=spec.seed, data_seed=spec.seed, full_determinism=True,
             use_cpu=device == "cpu", save_strategy="no", report_to="none",
             disable_tqdm=not progress, logging_steps=max(1, spec.steps // 10))
         CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_dict(cols),
                             loss=BinaryCrossEntropyLoss(model)).train()
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = mkdtemp_beside(out)
     model.save_pretrained(str(tmp))
     (tmp / "train_queries.json").write_text(json.dumps(trained_on))
     (tmp / "done").write_text(json.dumps({**asdict(spec), "fold": fold}))
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
-    shutil.rmtree(str(out) + ".work", ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)  # a folder without "done": a killed save
+    publish_dir(tmp, out)
+    shutil.rmtree(work, ignore_errors=True)
     return out
 
 
@@ -205,9 +215,7 @@ class CrossEncoderScorer:
             for (q, d), s in zip(todo, scores):
                 self.cache[f"{q}\t{d}"] = float(s)
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.cache))
-            os.replace(tmp, self.cache_file)
+            write_text_atomic(json.dumps(self.cache), self.cache_file)
         return [self.cache[f"{q}\t{d}"] for q, d in pairs]
 
 

@@ -7,12 +7,12 @@ a faster backend (e.g. ONNX) only has to implement ``encode`` and ``fingerprint`
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+
+from negbench.harness.atomic import atomic_file, file_lock
 
 Kind = Literal["query", "doc"]
 
@@ -96,12 +96,19 @@ class CachedEncoder:
         path = self.path(texts, kind, max_length)
         if path.exists():
             return np.load(path, allow_pickle=False)
+        if kind != "doc":
+            return self._encode(texts, kind, max_length, path)
+        # document encodings are shared by every run of a grid: processes running its runs at
+        # once (--shard, --executor) wait for the one encoding instead of repeating it
+        with file_lock(self.cache_dir / "locks" / f"{path.stem}.lock"):
+            if path.exists():
+                return np.load(path, allow_pickle=False)
+            return self._encode(texts, kind, max_length, path)
+
+    def _encode(self, texts: list[str], kind: Kind, max_length: int, path: Path) -> np.ndarray:
         emb = self.inner.encode(texts, kind, max_length)
         self.calls += 1
         self.calls_by_kind[kind] += 1
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_file(path, "wb", suffix=".npy.tmp") as fh:
             np.save(fh, emb)
-        os.replace(tmp, path)
         return emb

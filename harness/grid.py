@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from negbench.harness.atomic import is_stale_temp
 from negbench.harness.budget import Budget
 from negbench.harness.comparability import check_comparable
 from negbench.harness.errors import NegbenchError
@@ -48,8 +49,11 @@ def _zero_shot_record(out: Path, system: str) -> dict | None:
 
 def remove_stale_temp_files(out: Path) -> list[Path]:
     """Delete ``*.tmp`` files left in ``out``'s result folders by a killed process (every result
-    file is written to a temp file first and renamed into place, so these are never results)."""
-    stale = [p for sub in ("records", "runs", "negatives") for p in (out / sub).glob("*.tmp")]
+    file is written to a temp file first and renamed into place, so these are never results).
+    Only abandoned ones (``atomic.is_stale_temp``): another shard or task writing into the same
+    folder keeps its temporaries."""
+    stale = [p for sub in ("records", "runs", "negatives") for p in (out / sub).glob("*.tmp")
+             if is_stale_temp(p)]
     for p in stale:
         p.unlink(missing_ok=True)
     return stale

@@ -11,10 +11,11 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
+from negbench.harness.atomic import atomic_file, file_lock, write_text_atomic
 from negbench.harness.data import Corpus, Split, check_doc, validate_split
 from negbench.harness.errors import NegbenchError
 from negbench.harness.negatives import sha256_file
@@ -41,11 +42,23 @@ def irds_home() -> Path:
 
 
 def _atomic_copy(src: Path, dst: Path, gz: bool = False) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
-    with open(src, "rb") as fi, (gzip.GzipFile(tmp, "wb", mtime=0) if gz else open(tmp, "wb")) as fo:
-        shutil.copyfileobj(fi, fo)
-    os.replace(tmp, dst)
+    """Copy (gzip) ``src`` to ``dst`` through a uniquely named temporary (``harness.atomic``)."""
+    with open(src, "rb") as fi, atomic_file(dst, "wb") as raw:
+        if gz:
+            with gzip.GzipFile(dst.name, "wb", fileobj=raw, mtime=0) as fo:
+                shutil.copyfileobj(fi, fo)
+        else:
+            shutil.copyfileobj(fi, raw)
+
+
+@contextmanager
+def seeding_lock(collection: str):
+    """Exclusive lock on seeding (and reading) one collection of the ir_datasets cache: two
+    processes starting at once (array-job tasks, Ray workers) never empty, write or let
+    ir_datasets extract one cache folder together. The lock files live in
+    ``<irds>/.negbench-locks`` (outside the folders that seeding replaces)."""
+    with file_lock(irds_home() / ".negbench-locks" / f"{collection.replace('/', '_')}.lock"):
+        yield
 
 
 STAMP = "negbench-source.json"  # what a seeded cache folder was seeded from
@@ -96,20 +109,18 @@ def seed_beir(name: str, root: Path | None = None) -> Path:
     sha = _source_sha(files)
     folder = irds_home() / "beir" / name
     dst = folder / "source.zip"
-    if dst.exists() and _seeded_from(folder, sha):
-        return dst
-    _check_beir_files(src, splits)
-    shutil.rmtree(folder, ignore_errors=True)  # ir_datasets' derived files came from the old zip
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".zip.tmp")
-    os.close(fd)
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.write(src / "corpus.jsonl", f"{name}/corpus.jsonl")
-        zf.write(src / "queries.jsonl", f"{name}/queries.jsonl")
-        for sp in splits:
-            zf.write(src / "qrels" / f"{sp}.tsv", f"{name}/qrels/{sp}.tsv")
-    os.replace(tmp, dst)
-    _stamp(folder, sha, src)
+    with seeding_lock(f"beir/{name}"):
+        if dst.exists() and _seeded_from(folder, sha):
+            return dst
+        _check_beir_files(src, splits)
+        shutil.rmtree(folder, ignore_errors=True)  # ir_datasets' derived files: from the old zip
+        with atomic_file(dst, "wb", suffix=".zip.tmp") as raw, \
+                zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(src / "corpus.jsonl", f"{name}/corpus.jsonl")
+            zf.write(src / "queries.jsonl", f"{name}/queries.jsonl")
+            for sp in splits:
+                zf.write(src / "qrels" / f"{sp}.tsv", f"{name}/qrels/{sp}.tsv")
+        _stamp(folder, sha, src)
     return dst
 
 
@@ -125,10 +136,14 @@ def _check_beir_files(src: Path, splits: list[str]) -> None:
 def seed_msmarco(root: Path | None = None) -> list[Path]:
     """Place the staged MS MARCO passage queries/qrels in the ir_datasets cache (no passages);
     a cached file that differs from the staged one is replaced (qrels checked strictly)."""
+    with seeding_lock("msmarco-passage"):
+        return _seed_msmarco(data_root(root))
+
+
+def _seed_msmarco(droot: Path) -> list[Path]:
     from negbench.harness.trec_files import read_trec_qrels
 
     base = irds_home() / "msmarco-passage"
-    droot = data_root(root)
     out = []
     for rel, staged in MSMARCO_STAGED.items():
         dst, src = base / rel, droot / staged
@@ -147,7 +162,7 @@ def seed_msmarco(root: Path | None = None) -> list[Path]:
         _stamp(gz.parent, sha, droot / MSMARCO_STAGED["trec-dl-2020/queries.tsv"])
     version = base / "trec-dl-hard" / "irds_version.txt"
     if not version.exists():
-        version.write_text("v3")  # without it ir_datasets' migrator deletes the qrels
+        write_text_atomic("v3", version)  # without it ir_datasets' migrator deletes the qrels
     return out + [gz]
 
 
@@ -156,7 +171,16 @@ def seed_all(root: Path | None = None) -> list[Path]:
     return [seed_beir(n, root) for n in BEIR_STAGED] + seed_msmarco(root)
 
 
+def _collection(dataset_id: str) -> str:
+    """The cache folder an ir_datasets id lives in (its seeding lock): ``beir/scifact`` for
+    ``beir/scifact/train``, ``msmarco-passage`` for ``msmarco-passage/dev/small``."""
+    parts = dataset_id.split("/")
+    return "/".join(parts[:2]) if parts[0] == "beir" else parts[0]
+
+
 def _load(dataset_id: str, root: Path | None):
+    """Seed, then ``ir_datasets.load``; callers hold ``seeding_lock(_collection(id))`` while
+    they read, since ir_datasets extracts its derived files on first read without a lock."""
     import ir_datasets
 
     parts = dataset_id.split("/")
@@ -174,21 +198,22 @@ def _load(dataset_id: str, root: Path | None):
 
 def load_corpus(dataset_id: str, root: Path | None = None) -> Corpus:
     """All docs of an ir_datasets id (BEIR-style title + text), checked for duplicates/empties."""
-    ds = _load(dataset_id, root)
     docs: dict = {}
-    for d in ds.docs_iter():
-        docs[d.doc_id] = check_doc(d.doc_id, getattr(d, "title", ""), d.text, docs,
-                                   f"{dataset_id} docs")
+    with seeding_lock(_collection(dataset_id)):
+        for d in _load(dataset_id, root).docs_iter():
+            docs[d.doc_id] = check_doc(d.doc_id, getattr(d, "title", ""), d.text, docs,
+                                       f"{dataset_id} docs")
     return Corpus(docs, source=f"irds:{dataset_id}")
 
 
 def load_split(dataset_id: str, corpus: Corpus | None, root: Path | None = None) -> Split:
     """Queries and qrels of an ir_datasets id, validated against ``corpus`` when given."""
-    ds = _load(dataset_id, root)
-    queries = {q.query_id: q.text for q in ds.queries_iter()}
     qrels: dict[str, dict[str, int]] = {}
-    for r in ds.qrels_iter():
-        qrels.setdefault(r.query_id, {})[r.doc_id] = int(r.relevance)
+    with seeding_lock(_collection(dataset_id)):
+        ds = _load(dataset_id, root)
+        queries = {q.query_id: q.text for q in ds.queries_iter()}
+        for r in ds.qrels_iter():
+            qrels.setdefault(r.query_id, {})[r.doc_id] = int(r.relevance)
     split = Split(dataset_id.split("/")[-1], queries, qrels, f"irds:{dataset_id}")
     if corpus is not None:
         validate_split(corpus, split)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from negbench.harness import parse
+from negbench.harness.atomic import atomic_file
 from negbench.harness.data import Corpus
 from negbench.harness.errors import NegbenchError, where
 from negbench.strategies.base import NegativeRow
@@ -25,9 +24,7 @@ def sha256_file(path: Path) -> str:
 def write_negatives(rows: list[NegativeRow], path: Path) -> str:
     """Write rows sorted by (query, positive) atomically; returns the file's sha256."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+    with atomic_file(path, "w", encoding="utf-8", newline="\n") as fh:
         for r in sorted(rows, key=lambda r: (r.query_id, r.positive_id)):
             obj = {"query_id": r.query_id, "positive_id": r.positive_id,
                    "negative_ids": list(r.negative_ids)}
@@ -35,7 +32,6 @@ def write_negatives(rows: list[NegativeRow], path: Path) -> str:
                 obj["negative_texts"] = list(r.negative_texts)
             fh.write(json.dumps(obj, ensure_ascii=False))
             fh.write("\n")
-    os.replace(tmp, path)
     return sha256_file(path)
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import resource
 import sys
-import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from negbench.harness.atomic import write_text_atomic as _write_text_atomic
 from negbench.harness.errors import NegbenchError
 
 SCHEMA = 1
@@ -39,13 +38,9 @@ def write_json_atomic(obj: dict, path: Path) -> None:
 
 
 def write_text_atomic(text: str, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-    os.replace(tmp, path)
+    """``text`` to ``path`` through a uniquely named temporary renamed into place
+    (``harness.atomic``: safe when several processes write into one folder)."""
+    _write_text_atomic(text, path)
 
 
 def read_records(folder: Path) -> list[dict]:

@@ -13,10 +13,10 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from negbench.harness.atomic import is_stale_temp, mkdtemp_beside
 from negbench.harness.budget import Budget
 from negbench.harness.conventions import get_profile
 from negbench.harness.dense_search import search_run
@@ -185,9 +185,10 @@ def save_model_atomic(model, dst: Path) -> None:
     """Save a SentenceTransformer to a temp folder beside ``dst``, then rename it into place."""
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    for stale in dst.parent.glob(f"{dst.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f"{dst.name}.tmp-"))
+    for stale in [*dst.parent.glob(f"{dst.name}.tmp-*"), *dst.parent.glob(f"{dst.name}~*.tmp")]:
+        if is_stale_temp(stale) or ".tmp-" in stale.name:  # .tmp-*: named before writers were
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = mkdtemp_beside(dst)
     model.save(str(tmp))
     if dst.exists():
         shutil.rmtree(dst)

@@ -1,0 +1,140 @@
+"""Writes that stay correct when several processes share a folder (array-job tasks, Ray
+workers, two ``negbench`` commands seeding one ir_datasets cache).
+
+Every file or folder is written under a unique temporary name beside its destination and
+renamed into place; the temporary name says who writes it (``<name>~<host>~<pid>~<random>``),
+so a cleaner removes only temporaries whose writer is gone. Work that must happen once (a
+BM25 index, a teacher, seeding a cache folder) runs under an advisory lock (``flock``).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+# a temporary written by another host (or named before writers were named) counts as
+# abandoned once untouched this long; a live writer renames its file within seconds
+STALE_AFTER_S = 6 * 3600
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+_OWNER = re.compile(r"~(?P<host>[A-Za-z0-9_-]+)~(?P<pid>\d+)~[^~]*$")
+
+
+def temp_prefix(path: Path) -> str:
+    """The start of a temporary name for ``path``: its name, this host and this process."""
+    return f"{Path(path).name}~{_HOST}~{os.getpid()}~"
+
+
+def mkstemp_beside(path: Path, suffix: str = TEMP_SUFFIX) -> tuple[int, Path]:
+    """A new, uniquely named temporary file in ``path``'s folder (created): ``(fd, path)``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=suffix)
+    return fd, Path(tmp)
+
+
+def mkdtemp_beside(path: Path, suffix: str = TEMP_SUFFIX) -> Path:
+    """A new, uniquely named temporary folder in ``path``'s folder (created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=path.parent, prefix=temp_prefix(path), suffix=suffix))
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "w", suffix: str = TEMP_SUFFIX, **open_kw) -> Iterator:
+    """Open a unique temporary beside ``path`` for writing; on success it is made readable
+    (0644) and renamed onto ``path``, on error removed. Readers see the old file or the new."""
+    fd, tmp = mkstemp_beside(path, suffix)
+    try:
+        with os.fdopen(fd, mode, **open_kw) as fh:
+            yield fh
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    with atomic_file(Path(path), "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def publish_dir(tmp: Path, dst: Path) -> bool:
+    """Rename the finished folder ``tmp`` to ``dst``. When another process published ``dst``
+    first, ``tmp`` is dropped and False returned (the winner's copy is kept)."""
+    try:
+        os.rename(tmp, dst)
+        return True
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+
+
+_THREAD_LOCKS: dict[str, threading.RLock] = {}
+_HELD: dict[str, int] = {}
+_GUARD = threading.Lock()
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created, never deleted: deleting a lock
+    file races with a process about to lock it). Released when the block ends or the process
+    dies. Re-entrant within a thread (``flock`` alone would deadlock on a second open of the
+    same file in one process); other threads of the process wait like other processes."""
+    key = str(Path(path).resolve())
+    with _GUARD:
+        rlock = _THREAD_LOCKS.setdefault(key, threading.RLock())
+    with rlock:
+        if _HELD.get(key):
+            _HELD[key] += 1
+            try:
+                yield
+            finally:
+                _HELD[key] -= 1
+            return
+        Path(key).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _HELD[key] = 1
+            yield
+        finally:
+            _HELD[key] = 0
+            os.close(fd)  # closing releases the flock
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale_temp(p: Path, now: float | None = None) -> bool:
+    """Whether the temporary ``p`` is abandoned: its writer (named in it) is a process of this
+    host that no longer runs, or, for another host's or an unnamed temporary, it has not been
+    touched for ``STALE_AFTER_S``."""
+    m = _OWNER.search(Path(p).name.removesuffix(TEMP_SUFFIX))
+    if m and m["host"] == _HOST:
+        return int(m["pid"]) != os.getpid() and not _alive(int(m["pid"]))
+    try:
+        age = (time.time() if now is None else now) - Path(p).stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age > STALE_AFTER_S
