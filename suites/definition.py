@@ -21,7 +21,8 @@ class Suite:
     name: str
     description: str
     # "irds" (ir_datasets ids), "beir-folder" (a local BEIR folder), "msmarco", "esco", "ecthr",
-    # "beir-generic" (placeholder row for any ir_datasets BEIR id; see registry.get_suite)
+    # "beir-generic" / "irds-generic" (placeholder rows for any ir_datasets BEIR id / any
+    # ir_datasets id as irds:ID; see registry.get_suite)
     loader: str
     corpus: str
     train: str
@@ -64,7 +65,7 @@ class Suite:
                 return f"needs data: {self.staged}/ under $NEGBENCH_DATA"
             return "present" if have_docs else \
                 f"eval: present (queries+qrels); train/index: needs collection.tsv via {hint}"
-        if self.loader == "beir-generic":
+        if self.loader in ("beir-generic", "irds-generic"):
             return "ir_datasets download (needs network)"
         if self.loader == "esco":
             missing = [d for d in ("esco-skill-extraction", "esco-taxonomy")
@@ -77,6 +78,11 @@ class Suite:
             return "ir_datasets download (needs network)"
         if data_root is not None and (Path(data_root) / self.staged).is_dir():
             return "present"
+        if self.loader == "irds" and self.corpus.startswith("beir/"):
+            from negbench.harness.irds import irds_home
+
+            if (irds_home() / self.corpus / "source.zip").is_file():
+                return "present (ir_datasets cache; staged files absent)"
         return f"needs data: {self.staged}/ under $NEGBENCH_DATA (see README 'Data')"
 
 

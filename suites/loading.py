@@ -122,6 +122,9 @@ def load_suite_data(suite: Suite, data_root: Path | None = None) -> SuiteData:
         from negbench.suites.ecthr import load_ecthr
 
         return load_ecthr(suite)
+    if suite.loader == "irds-generic":
+        raise NegbenchError(f"{suite.name!r} is a placeholder: name an ir_datasets id, e.g. "
+                            "--suite irds:beir/scifact/test,train=beir/scifact/train")
     if suite.loader == "beir-generic":
         raise NegbenchError(f"{suite.name!r} is a placeholder: name a BEIR dataset, e.g. "
                             "--suite beir/fiqa (any ir_datasets beir/... id)")

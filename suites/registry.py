@@ -120,7 +120,7 @@ def _irds_profile(spec: str, value: str) -> tuple[str, tuple[str, ...]]:
         same = [s for s in suites.values() if s.profile == value
                 and s.loader in ("irds", "msmarco")]
         return value, same[0].measures if same else DEFAULT_MEASURES
-    if value in suites and suites[value].loader != "beir-generic":
+    if value in suites and suites[value].loader not in ("beir-generic", "irds-generic"):
         return suites[value].profile, suites[value].measures
     raise NegbenchError(f"--suite {spec!r}: unknown profile {value!r}; give a convention "
                         f"profile ({', '.join(PROFILES)}) or a suite name (`negbench suites`)")
