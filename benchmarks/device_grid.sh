@@ -17,6 +17,10 @@
 #       --samplers in-batch,random,bm25,dense,semi-hard,simans,star,margin,denoised,mixture
 #
 # Local dry run (CPU, tiny model, smoke budget): LOCAL=1 DEVICE=cpu BUDGET=smoke MODEL=DIR
+# Other samplers or suites: SUITES="scifact" SAMPLER_GROUPS="ance,adore;adore+star;tas-balanced,ngame;
+# curriculum;ar2-lite" (';' between processes, ',' between samplers of one process; the
+# dynamic samplers of docs/dynamic_samplers.md). Records already in .gpu/prep.tar.xz's
+# out/<suite>/records are kept, so a grid resumes where an earlier call stopped.
 set -uo pipefail
 R=$PWD
 OUT=${OUT:-/tmp/device-grid-out}
@@ -50,11 +54,13 @@ declare -A SUITE=([scifact]=beir/scifact [nfcorpus]=beir/nfcorpus [esco-tech]=es
 GROUPS_ALL=("in-batch,random,bm25" "dense,semi-hard,simans" "star,margin,mixture" "denoised")
 start=$SECONDS
 pids=()
-for s in scifact nfcorpus esco-tech; do
+SUITE_LIST=(${SUITES:-scifact nfcorpus esco-tech})
+for s in "${SUITE_LIST[@]}"; do
   groups=("${GROUPS_ALL[@]}")
+  [ -n "${SAMPLER_GROUPS:-}" ] && IFS=';' read -r -a groups <<< "$SAMPLER_GROUPS"
   # ESCO's 98,816 training queries: their BM25 searches are too large to ship, so no bm25 or
   # denoised (its teacher's label-0 negatives come from BM25) there; taxonomy instead
-  [ "$s" = esco-tech ] && groups=("in-batch,random" "dense,semi-hard,simans"
+  [ "$s" = esco-tech ] && [ -z "${SAMPLER_GROUPS:-}" ] && groups=("in-batch,random" "dense,semi-hard,simans"
                                   "star,margin,mixture" "taxonomy")
   for i in "${!groups[@]}"; do
     out=$WORK/runs/$s-g$i
@@ -71,7 +77,7 @@ done
 fails=0
 for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 echo "processes: ${#pids[@]}, failed: $fails, wall: $((SECONDS - start)) s" | tee "$OUT/summary.txt"
-for s in scifact nfcorpus esco-tech; do
+for s in "${SUITE_LIST[@]}"; do
   mkdir -p "$WORK/merged/$s/records"
   cp "$WORK"/runs/"$s"-g*/records/*.json "$WORK/merged/$s/records/" 2>/dev/null
   ls "$WORK/merged/$s/records" | wc -l | sed "s/^/$s records: /" | tee -a "$OUT/summary.txt"
