@@ -1,6 +1,6 @@
 """Check zero-shot records against published numbers kept in YAML (pyserini 2CR style).
 
-Reference YAML layout (``results/reference/published.yaml``)::
+Reference YAML layout (``harness/reference/published.yaml``, shipped with the package)::
 
     <collection>:                 # suite prefix, e.g. beir for beir/scifact
       <reference name>:           # e.g. bm25-flat, all-MiniLM-L6-v2
@@ -50,7 +50,7 @@ def load_references(path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise NegbenchError(f"{path}: reference file not found (pass --reference FILE; "
-                            "the repository keeps results/reference/published.yaml)")
+                            "negbench ships harness/reference/published.yaml)")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

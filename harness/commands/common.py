@@ -24,7 +24,9 @@ def seed_list(text: str) -> list[int]:
 
 def add_data_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", default=None,
-                        help="staged data folder (default: $NEGBENCH_DATA or ../shared/data)")
+                        help="staged data folder: where the suites' files (corpus, queries, "
+                             "qrels) are read from (default: $NEGBENCH_DATA or "
+                             "../shared/data)")
 
 
 def add_cache_dir(parser: argparse.ArgumentParser) -> None:

@@ -64,7 +64,9 @@ def register(sub) -> None:
                        epilog="examples: negbench data seed --data-root /path/to/data; "
                               "negbench data download beir/fiqa; "
                               "negbench data download irds:antique/test,train=antique/train")
-    dsub = d.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    dsub = d.add_subparsers(dest="data_command", metavar="ACTION", required=True,
+                            help="seed or download; `negbench data ACTION --help` shows the "
+                                 "action's options")
     ds = dsub.add_parser("seed", help="seed the ir_datasets cache from the staged data (offline)",
                          description="Copy the staged data into the ir_datasets cache "
                                      "($IR_DATASETS_HOME) so suites load without network.")

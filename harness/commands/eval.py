@@ -5,10 +5,12 @@ Needs only the qrels, so it works for MS MARCO here although its passages are no
 
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
 
 from negbench.harness.commands.common import add_data_root, csv_list
+
+log = logging.getLogger(__name__)
 
 
 def cmd_eval(args) -> int:
@@ -47,7 +49,7 @@ def cmd_eval(args) -> int:
                            "conventions": {"profile": profile.name,
                                            "description": profile.description},
                            "per_query": ev.per_query}, Path(args.output))
-        print(f"written to {args.output}", file=sys.stderr)
+        log.info("written to %s", args.output)
     return 0
 
 

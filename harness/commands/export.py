@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
 
 from negbench.harness.commands.common import add_data_root
 from negbench.harness.errors import NegbenchError
+
+log = logging.getLogger(__name__)
 
 
 def pick_record(run_dir: Path, sampler: str | None, seed: int | None) -> dict:
@@ -46,9 +48,9 @@ def cmd_export(args) -> int:
         raise NegbenchError(f"{rec['suite']}: the data differs from the run's (fingerprint)")
     rows = read_negatives(neg_path, data.corpus, data.exclude)
     n = export_rows(rows, data.corpus, data.train, args.format, Path(args.output))
-    print(f"{n} (query, positive) pairs of {rec['name']} seed {rec['seed']} written to "
-          f"{args.output} ({args.format}); train on them, or read them back with "
-          f"--samplers from-file --param from-file.path={args.output}", file=sys.stderr)
+    log.info("%d (query, positive) pairs of %s seed %s written to %s (%s); train on them, or "
+             "read them back with --samplers from-file --param from-file.path=%s", n,
+             rec["name"], rec["seed"], args.output, args.format, args.output)
     return 0
 
 

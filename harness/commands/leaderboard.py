@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def cmd_leaderboard(args) -> int:
@@ -17,7 +19,7 @@ def cmd_leaderboard(args) -> int:
     out = preflight.writable_dir(args.output, "--output")
     page = build_page([Path(d) for d in args.results_dirs], args.resamples)
     write_text_atomic(page, Path(out) / "index.html")
-    print(f"wrote {Path(out) / 'index.html'}", file=sys.stderr)
+    log.info("wrote %s", Path(out) / "index.html")
     return 0
 
 

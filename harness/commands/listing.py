@@ -50,7 +50,8 @@ def register(sub) -> None:
                                    "SAMPLER.NAME=VALUE` or in an experiment file).",
                        epilog="example: negbench strategies --plugin docs/examples/my_sampler.py")
     s.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
-                   help="also load a one-file sampler module (repeatable)")
+                   help="also load the samplers a one-file module registers (the same "
+                        "file `run --plugin` takes) and list them too; repeatable")
     s.set_defaults(func=cmd_strategies)
     su = sub.add_parser("suites", help="list suites with their data status",
                         description="List the packaged suites (benchmarks): evaluation "

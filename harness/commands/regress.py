@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
 
 from negbench.harness.commands.common import csv_list
 from negbench.harness.errors import NegbenchError
+
+log = logging.getLogger(__name__)
 
 
 def cmd_regress(args) -> int:
@@ -43,9 +45,9 @@ def cmd_regress(args) -> int:
                 print(f"ok   {c.system} {c.measure}: {c.baseline:.4f} -> {c.fresh:.4f} "
                       f"(drop {c.drop:+.4f}), seed-aware p={c.p:.2g}, {args.correction} "
                       f"p={c.p_adj:.2g} ({c.detail(args.test)})")
-    print(f"regress: {len(checks) - len(failed)} of {len(checks)} checks passed "
-          f"(fail = drop > {args.tolerance:g} and one-sided seed-aware t-test "
-          f"{CORRECTIONS[args.correction]}-corrected p < {args.alpha})", file=sys.stderr)
+    log.info("regress: %d of %d checks passed (fail = drop > %g and one-sided seed-aware "
+             "t-test %s-corrected p < %s)", len(checks) - len(failed), len(checks),
+             args.tolerance, CORRECTIONS[args.correction], args.alpha)
     return 1 if failed else 0
 
 

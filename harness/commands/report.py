@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import math
-import sys
 from pathlib import Path
 
 from negbench.harness.commands.common import csv_list
 from negbench.harness.errors import NegbenchError
+
+log = logging.getLogger(__name__)
 
 
 def cmd_report(args) -> int:
@@ -45,7 +47,7 @@ def cmd_report(args) -> int:
         write_text_atomic(text, out / f"{args.prefix}{suffix}")
     print(md)
     written = [f"{args.prefix}{s}" for s in files] + plots
-    print(f"wrote {', '.join(written)} to {out}", file=sys.stderr)
+    log.info("wrote %s to %s", ", ".join(written), out)
     return 0
 
 

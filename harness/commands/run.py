@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 from pathlib import Path
 
 from negbench.harness.commands.common import (
@@ -17,6 +16,8 @@ from negbench.harness.commands.common import (
     seed_list,
 )
 from negbench.harness.errors import NegbenchError
+
+log = logging.getLogger(__name__)
 
 
 def sampler_params(items: list[str], samplers: list[str]) -> dict[str, dict]:
@@ -95,12 +96,12 @@ def cmd_run(args) -> int:
     # after the grid: a run failing early (e.g. a bad negatives file) leaves --output empty
     write_resolved(config, Path(args.output))
     if table is None:
-        print(f"[negbench] every run stopped after its {args.stop_after} stage; the same command "
-              "without --stop-after finishes them (here or on another machine given "
-              f"{args.output})", file=sys.stderr)
+        log.info("[negbench] every run stopped after its %s stage; the same command without "
+                 "--stop-after finishes them (here or on another machine given %s)",
+                 args.stop_after, args.output)
         return 0
     print(table)
-    print(f"records, runs and negatives written to {args.output}", file=sys.stderr)
+    log.info("records, runs and negatives written to %s", args.output)
     return 0
 
 

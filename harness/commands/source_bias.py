@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
+import logging
 from pathlib import Path
 
 from negbench.harness.commands.common import add_cache_dir, add_data_root, add_device
 from negbench.harness.errors import NegbenchError
+
+log = logging.getLogger(__name__)
 
 TABLE_COLUMNS = ("rewrite_preference_rate", "nDCG@10_human_index", "delta_nDCG@10",
                  "relative_delta_nDCG@10", "llm_share_of_top10")
@@ -79,13 +81,13 @@ def cmd_source_bias(args) -> int:
         print(json.dumps(results[0], indent=2))
         if args.output:
             write_json_atomic(results[0], Path(args.output))
-            print(f"written to {args.output}", file=sys.stderr)
+            log.info("written to %s", args.output)
         return 0
     table = bias_table(results)
     print(table)
     write_json_atomic(results, folder / "source_bias.json")
     write_text_atomic(table + "\n", folder / "source_bias.md")
-    print(f"written to {folder / 'source_bias.json'} and source_bias.md", file=sys.stderr)
+    log.info("written to %s and source_bias.md", folder / "source_bias.json")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 
 from negbench.harness.commands.common import (
     add_cache_dir,
@@ -12,6 +12,8 @@ from negbench.harness.commands.common import (
     csv_list,
 )
 from negbench.harness.errors import NegbenchError
+
+log = logging.getLogger(__name__)
 
 SYSTEMS = ("bm25", "model")
 
@@ -44,18 +46,18 @@ def cmd_zero_shot(args) -> int:
         resolve_model(ws.model_name)
     preflight.suite_data(ws)
     if "bm25" in systems:
-        print("[negbench] zero-shot BM25", file=sys.stderr)
+        log.info("[negbench] zero-shot BM25")
         zero_shot_bm25(ws, budget, out)
     if "model" in systems:
-        print(f"[negbench] zero-shot {ws.model_name} (eval max_seq_length "
-              f"{budget.eval_max_length})", file=sys.stderr)
+        log.info("[negbench] zero-shot %s (eval max_seq_length %d)", ws.model_name,
+                 budget.eval_max_length)
         zero_shot_model(ws, budget, out)
     records = [r for r in read_records(out)  # only rows of this suite, data, model, budget
                if zero_shot_current(r, ws, budget, (r.get("zero_shot") or {}).get("system"))]
     table = results_table(records, list(suite.measures))
     write_text_atomic(table, out / "table.md")
     print(table)
-    print(f"records and runs written to {out}", file=sys.stderr)
+    log.info("records and runs written to %s", out)
     return 0
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +24,8 @@ from typing import Any
 from negbench.harness.fingerprint import FIELD as FINGERPRINT
 from negbench.harness.negatives import sha256_file
 from negbench.harness.records import write_json_atomic
+
+logger = logging.getLogger(__name__)
 
 CRASH_ENV = "NEGBENCH_CRASH_AFTER"  # fault injection for the resume tests: a stage name
 
@@ -130,8 +132,8 @@ def run_stages(stages: list[Stage], state: Any, manifest: Manifest, label: str,
             log.reused.append(stage.name)
             continue
         if reusing and log.reused:
-            print(f"[negbench] {label}: resuming, reusing finished stage(s) "
-                  f"{', '.join(log.reused)}", file=sys.stderr)
+            logger.info("[negbench] %s: resuming, reusing finished stage(s) %s", label,
+                        ", ".join(log.reused))
         reusing = False
         t0 = time.perf_counter()
         paths, facts = stage.run(state)
