@@ -16,6 +16,7 @@ import contextvars
 import logging
 import os
 import socket
+import sys
 import threading
 import types
 import urllib.request
@@ -68,31 +69,75 @@ def _present(download) -> bool:
     return download._path is not None or any(p.exists() for p in _local_paths(download))
 
 
-@contextlib.contextmanager
-def no_downloads():
-    """Within the block, an ir_datasets download of a file not already present raises
-    ``MissingDownload`` before anything touches the network or the cache."""
+# How ir_datasets behaves inside ``fetching`` (per thread/context; outside it, as shipped):
+# downloads blocked or not; its log lines go to negbench's debug log (``-v``, --log-file) and
+# its progress bars are shown ("bars") or not ("quiet").
+_BLOCK: contextvars.ContextVar[bool] = contextvars.ContextVar("negbench_irds_block",
+                                                              default=False)
+_OUTPUT: contextvars.ContextVar[str] = contextvars.ContextVar("negbench_irds_output",
+                                                              default="shown")
+_INSTALLED: list = []
+
+
+def _install() -> None:
+    """Wrap ir_datasets' ``Download.path``/``Download.stream``, its log handler and its tqdm
+    once per process; the wrappers defer to the originals unless a context says otherwise."""
+    if _INSTALLED:
+        return
+    import tqdm
+    from ir_datasets import lazy_libs
+    from ir_datasets.log import TqdmHandler
     from ir_datasets.util import Download
     from ir_datasets.util.download import LocalDownload
 
-    orig_path, orig_stream = Download.path, Download.stream
+    orig_path, orig_stream, orig_emit = Download.path, Download.stream, TqdmHandler.emit
 
     def path(self, force=True):
-        if force and not _present(self):
+        if _BLOCK.get() and force and not _present(self):
             raise MissingDownload(self)
         return orig_path(self, force)
 
     def stream(self):
         first = self.mirrors[0]  # a streamed download always reads its first mirror
-        if self._stream and not (isinstance(first, LocalDownload) and first._path.exists()):
+        if _BLOCK.get() and self._stream and not (isinstance(first, LocalDownload)
+                                                  and first._path.exists()):
             raise MissingDownload(self)
         return orig_stream(self)
 
-    Download.path, Download.stream = path, stream
+    def emit(self, record):
+        if _OUTPUT.get() == "shown":
+            orig_emit(self, record)
+        else:
+            log.debug("ir_datasets: %s", record.getMessage())
+
+    class _Bar(tqdm.tqdm):
+        def __init__(self, *args, **kwargs) -> None:
+            if _OUTPUT.get() == "quiet":
+                kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    bars = types.SimpleNamespace(tqdm=_Bar)
+    Download.path, Download.stream, TqdmHandler.emit = path, stream, emit
+    lazy_libs.tqdm = lambda: bars
+    _INSTALLED.append(True)
+
+
+@contextlib.contextmanager
+def _reading(block: bool, output: str):
+    """``block``: a download of a file not already present raises ``MissingDownload`` before
+    anything touches the network or the cache. ``output``: "bars" or "quiet" (see above)."""
+    _install()
+    tokens = _BLOCK.set(block), _OUTPUT.set(output)
     try:
         yield
     finally:
-        Download.path, Download.stream = orig_path, orig_stream
+        _BLOCK.reset(tokens[0])
+        _OUTPUT.reset(tokens[1])
+
+
+def no_downloads():
+    """ir_datasets reads only what its cache (or a placed file) already holds."""
+    return _reading(True, _OUTPUT.get())
 
 
 def offline_switch() -> bool:
@@ -208,27 +253,6 @@ def describe(downloads: list) -> str:
     return ", ".join(parts)
 
 
-@contextlib.contextmanager
-def _muted():
-    """No ir_datasets log lines or progress bars (for a read that will likely stop at a
-    missing file: its '[error] building docstore' lines would bury the one-line error)."""
-    import tqdm
-    from ir_datasets import lazy_libs
-    from ir_datasets.log import TqdmHandler
-
-    class _Quiet(tqdm.tqdm):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **{**kwargs, "disable": True})
-
-    emit, libs = TqdmHandler.emit, lazy_libs.tqdm
-    TqdmHandler.emit = lambda self, record: None
-    lazy_libs.tqdm = lambda: types.SimpleNamespace(tqdm=_Quiet)
-    try:
-        yield
-    finally:
-        TqdmHandler.emit, lazy_libs.tqdm = emit, libs
-
-
 def fetching(dataset_id: str, read, staged_hint: str | None = None, parts=PARTS):
     """``read()`` (of the ``parts`` of ``dataset_id``) from the ir_datasets cache; download
     what it lacks only where the network allows; otherwise one ``NegbenchError`` line saying
@@ -237,8 +261,12 @@ def fetching(dataset_id: str, read, staged_hint: str | None = None, parts=PARTS)
         likely_missing = bool(needed_downloads([dataset_id], parts=parts))
     except KeyError:  # an unknown id: ``read`` says so in its words
         likely_missing = False
+    # ir_datasets' own log lines go to negbench's debug log (-v): an error stays one line; its
+    # progress bars show on a terminal only, and not for a read that will likely stop at a
+    # missing file
+    bars = sys.stderr.isatty() and not likely_missing
     try:
-        with no_downloads(), (_muted() if likely_missing else contextlib.nullcontext()):
+        with _reading(True, "bars" if bars else "quiet"):
             return read()
     except MissingDownload as exc:
         ids = [dataset_id] + [i for i in _SUITE_IDS.get() if i != dataset_id]
@@ -250,7 +278,8 @@ def fetching(dataset_id: str, read, staged_hint: str | None = None, parts=PARTS)
         raise NegbenchError(f"{dataset_id}: data not found and no network ({problem}): {place}")
     log.info("%s: downloading through ir_datasets: %s", dataset_id, describe(missing))
     try:
-        return read()
+        with _reading(False, "bars" if sys.stderr.isatty() else "quiet"):
+            return read()
     except NegbenchError:
         raise
     except Exception as exc:  # noqa: BLE001 - network/server/checksum errors: one line
