@@ -1,0 +1,178 @@
+"""negbench's mining engine against ``sentence_transformers.util.mine_hard_negatives``: the same
+model (all-MiniLM-L6-v2), corpus texts, train pairs, length 256, batch 64, exact faiss search,
+rank window 10-100 and 5 negatives per pair, ``top`` sampling on both sides (deterministic, so
+the negatives can be compared pair by pair).
+
+Each measurement runs in its own fresh process, so its peak RSS is its own. ``cold``: empty
+caches on both sides (the corpus and the queries are encoded); ``warm``: negbench's embedding
+cache (``--cache-dir``) against sentence-transformers' ``cache_folder``, both filled by the cold
+run. Cold runs once per side; warm runs ``--warm-repeats`` times per side, the sides
+alternating. Every figure printed is a ratio of the two sides measured in this one invocation
+(the machine may be shared: absolute seconds are not comparable across invocations).
+
+    python benchmarks/mining_vs_st.py [--nfcorpus] [--limit N] [--warm-repeats 2]
+
+``--limit N`` mines over a subset (every judged doc plus the first N others; for development).
+``--nfcorpus`` also runs NFCorpus train (110,575 pairs, 3,633 docs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+DATA = Path(os.environ.get("NEGBENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+PARAMS = {"range_min": 10, "range_max": 100, "num_negatives": 5, "sampling": "top"}
+LENGTH, BATCH = 256, 64
+
+CHILD = r"""
+import json, resource, sys, time
+side, folder, cache, out = sys.argv[1:5]
+params, LENGTH, BATCH = json.loads(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+import numpy as np, torch, sentence_transformers  # imports outside the timer on both sides
+from negbench.harness.beir_folder import load_beir_folder
+from negbench.strategies.base import training_pairs
+t0 = time.perf_counter()
+if side == "negbench":  # the mine stage: workspace (data, cached encoder) + sampler.mine
+    from pathlib import Path
+    from negbench.harness.workspace import Workspace
+    from negbench.strategies.base import MiningContext
+    from negbench.strategies.registry import get_sampler
+    from negbench.suites.registry import get_suite
+    ws = Workspace(get_suite(folder), cache_dir=Path(cache), model="all-MiniLM-L6-v2",
+                   progress=False)
+    data = ws.data
+    ctx = MiningContext(corpus=data.corpus, train=data.train, exclude=data.exclude, seed=13,
+                        max_length=LENGTH, dense=lambda: ws.base_encoder,
+                        bm25=lambda: ws.bm25, extra={"cache_dir": ws.cache_dir})
+    rows = get_sampler("dense").from_dict(params).mine(ctx)
+    seconds = time.perf_counter() - t0
+    negs = {r.query_id + "\t" + r.positive_id: list(r.negative_ids) for r in rows}
+else:
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives
+    from negbench.harness.models import load_model
+    corpus, train = load_beir_folder(__import__("pathlib").Path(folder), "train")
+    pairs = training_pairs(train)
+    texts = corpus.texts()
+    model = load_model("all-MiniLM-L6-v2", max_seq_length=LENGTH, device="cpu")
+    ds = Dataset.from_dict({"query": [train.queries[q] for q, _ in pairs],
+                            "positive": [corpus.docs[p].text for _, p in pairs]})
+    mined = mine_hard_negatives(ds, model, corpus=texts, range_min=params["range_min"],
+                                range_max=params["range_max"],
+                                num_negatives=params["num_negatives"],
+                                sampling_strategy=params["sampling"], batch_size=BATCH,
+                                use_faiss=True, output_format="n-tuple", verbose=False,
+                                cache_folder=cache)
+    seconds = time.perf_counter() - t0
+    first_id = {}
+    for d, t in zip(corpus.ids, texts):
+        first_id.setdefault(t, d)
+    by_query = {}
+    for row in mined:
+        by_query.setdefault(row["query"], [first_id[row[f"negative_{i + 1}"]]
+                                           for i in range(params["num_negatives"])])
+    negs = {q + "\t" + p: by_query.get(train.queries[q], []) for q, p in pairs}
+print(json.dumps({"seconds": seconds, "peak_rss_mb":
+                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "negatives": negs}))
+"""
+
+
+def subset_folder(src: Path, dst: Path, limit: int) -> Path:
+    """Every judged doc plus the first ``limit`` others; queries and qrels unchanged."""
+    judged = set()
+    for split in ("train", "test"):
+        for line in (src / "qrels" / f"{split}.tsv").read_text().splitlines()[1:]:
+            judged.add(line.split("\t")[1])
+    (dst / "qrels").mkdir(parents=True, exist_ok=True)
+    kept, others = [], 0
+    for line in (src / "corpus.jsonl").read_text().splitlines():
+        doc = json.loads(line)["_id"]
+        if doc in judged or others < limit:
+            kept.append(line)
+            others += doc not in judged
+    (dst / "corpus.jsonl").write_text("\n".join(kept) + "\n")
+    shutil.copy(src / "queries.jsonl", dst / "queries.jsonl")
+    for split in ("train", "test"):
+        shutil.copy(src / "qrels" / f"{split}.tsv", dst / "qrels" / f"{split}.tsv")
+    return dst
+
+
+def measure(side: str, folder: Path, cache: Path, out: Path) -> dict:
+    env = {**os.environ, "NEGBENCH_CACHE": str(cache), "IR_DATASETS_HOME": str(cache / "irds"),
+           "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run([sys.executable, "-c", CHILD, side, str(folder), str(cache), str(out),
+                           json.dumps(PARAMS), str(LENGTH), str(BATCH)], check=False,
+                          capture_output=True, text=True, env=env)
+    if proc.returncode:
+        sys.exit(f"{side} child failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def overlap(a: dict, b: dict) -> tuple[float, float]:
+    """Mean share of a pair's negatives found on both sides, and share of identical rows."""
+    shared = [len(set(a[k]) & set(b[k])) / max(len(a[k]), 1) for k in a]
+    same = [set(a[k]) == set(b[k]) for k in a]
+    return 100 * statistics.mean(shared), 100 * statistics.mean(same)
+
+
+def compare(name: str, folder: Path, tmp: Path, warm_repeats: int) -> None:
+    caches = {side: tmp / f"{name}-{side}-cache" for side in ("negbench", "st")}
+    runs: dict[str, dict[str, list[dict]]] = {"cold": {}, "warm": {}}
+    for i, side in enumerate(("negbench", "st")):
+        runs["cold"][side] = [measure(side, folder, caches[side], tmp / f"{name}-{side}-cold")]
+        print(f"  cold {side}: {runs['cold'][side][0]['seconds']:.1f} s", flush=True)
+    for r in range(warm_repeats):
+        order = ("st", "negbench") if r % 2 == 0 else ("negbench", "st")
+        for side in order:
+            res = measure(side, folder, caches[side], tmp / f"{name}-{side}-warm{r}")
+            runs["warm"].setdefault(side, []).append(res)
+            print(f"  warm {side}: {res['seconds']:.1f} s", flush=True)
+    shared, same = overlap(runs["cold"]["negbench"][0]["negatives"],
+                           runs["cold"]["st"][0]["negatives"])
+    n_pairs = len(runs["cold"]["negbench"][0]["negatives"])
+    print(f"\n{name}: {n_pairs} pairs; negatives shared with sentence-transformers: "
+          f"{shared:.1f} % (identical rows {same:.1f} %)")
+    print("| mode | negbench s | sentence-transformers s | time ratio (negbench / ST) | "
+          "negbench peak RSS MB | ST peak RSS MB | RSS ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for mode, sides in runs.items():
+        nb = statistics.median(r["seconds"] for r in sides["negbench"])
+        st = statistics.median(r["seconds"] for r in sides["st"])
+        nb_rss = max(r["peak_rss_mb"] for r in sides["negbench"])
+        st_rss = max(r["peak_rss_mb"] for r in sides["st"])
+        print(f"| {mode} (n={len(sides['negbench'])}) | {nb:.1f} | {st:.1f} | {nb / st:.2f} | "
+              f"{nb_rss:.0f} | {st_rss:.0f} | {nb_rss / st_rss:.2f} |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nfcorpus", action="store_true", help="also NFCorpus train (bigger)")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="judged docs plus the first N others (development)")
+    ap.add_argument("--warm-repeats", type=int, default=2)
+    ap.add_argument("--tmp", default=None, help="work folder (default: a new temporary one)")
+    args = ap.parse_args()
+    tmp = Path(args.tmp or tempfile.mkdtemp(prefix="mining-vs-st-"))
+    print(f"machine: {os.cpu_count()} CPUs, shared with other jobs; ratios are side by side in "
+          f"this run; work folder {tmp}")
+    for name in ["scifact"] + (["nfcorpus"] if args.nfcorpus else []):
+        folder = DATA / f"beir-{name}"
+        if args.limit is not None:
+            folder = subset_folder(folder, tmp / f"{name}-subset", args.limit)
+        n_docs = len((folder / "corpus.jsonl").read_text().splitlines())
+        print(f"{name} train, {n_docs:,} docs, ranks {PARAMS['range_min']}-"
+              f"{PARAMS['range_max']}, {PARAMS['num_negatives']} negatives, sampling "
+              f"{PARAMS['sampling']}, length {LENGTH}, batch {BATCH}", flush=True)
+        compare(name, folder, tmp, args.warm_repeats)
+
+
+if __name__ == "__main__":
+    main()
