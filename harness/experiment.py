@@ -86,6 +86,19 @@ class Experiment(_Strict):
     stop_after: Literal["mine", "train", "encode", "retrieve"] | None = None
     quiet: bool = False
     plugins: list[str] = []
+    # where the runs happen (README, Scale-out); not part of any run's config hash
+    shard: str | None = None
+    executor: Literal["local", "ray", "slurm"] = "local"
+    isolate: bool = False
+    ray_address: str | None = None
+    ray_cpus: int = Field(default=1, ge=1)
+    ray_gpus: float | None = Field(default=None, ge=0)
+    slurm_partition: str | None = None
+    slurm_gpus: int | None = Field(default=None, ge=0)
+    slurm_cpus: int = Field(default=2, ge=1)
+    slurm_mem: float | None = Field(default=None, gt=0)
+    slurm_time: int = Field(default=240, ge=1)
+    slurm_array_parallelism: int = Field(default=64, ge=1)
 
     @field_validator("samplers", mode="before")
     @classmethod
@@ -270,6 +283,7 @@ def resolved(args: argparse.Namespace, params: dict[str, dict], track: str,
     out = {k: getattr(args, k, f.default) for k, f in Experiment.model_fields.items()
            if k not in ("samplers", "plugins")}
     out.update(track=track, seeds=list(seeds), steps=args.steps,
+               shard=None,  # one array task's slice, not the experiment
                plugins=[str(Path(p).resolve()) for p in getattr(args, "plugin", None) or []])
     out["samplers"] = [{"name": s, "params": get_sampler(s).from_dict(p).params_dict()}
                        for s, p in params.items()]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from negbench.harness.atomic import is_stale_temp
+from negbench.harness.atomic import file_lock, is_stale_temp
 from negbench.harness.budget import Budget
 from negbench.harness.comparability import check_comparable
 from negbench.harness.errors import NegbenchError
@@ -95,25 +95,60 @@ def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[in
             for seed in seeds for name, params in resolved]
 
 
-def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], budget: Budget,
-             out: Path, zero_shot: bool = True, log=sys.stderr, keep_models: bool = False,
-             setup: TrainingSetup | None = None, stop_after: str | None = None) -> str | None:
-    """Run every (sampler, seed) not yet finished, then write ``table.md``; returns the table.
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` of ``count`` (``--shard i/n``): every ``count``-th run config of the
+    grid's seed-major order, starting at ``index``. The ``count`` shards of one grid run every
+    run exactly once, and each shard gets a mix of samplers and seeds."""
 
-    ``keep_models`` keeps each newly trained model in ``<out>/models/<sampler>-seed<seed>``.
-    ``stop_after`` (a stage name) runs every unfinished run up to that stage only, computes no
-    zero-shot row and no table, and returns None; the same grid without it finishes them."""
-    out = Path(out)  # created by the first file written: a run failing early leaves nothing
-    setup = setup or TrainingSetup(track=budget.track)
-    configs = grid_configs(ws, samplers, seeds, budget, setup)
-    remove_stale_temp_files(out)
-    if zero_shot and stop_after is None:
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        i, sep, n = str(text).partition("/")
+        try:
+            shard = cls(int(i), int(n))
+        except ValueError:
+            shard = None
+        if not sep or shard is None or shard.count < 1 or not 0 <= shard.index < shard.count:
+            raise NegbenchError(f"--shard {text!r}: expected I/N with 0 <= I < N (e.g. 0/4 for "
+                                "the first of four array tasks)")
+        return shard
+
+    def select(self, configs: list[RunConfig]) -> list[RunConfig]:
+        return configs[self.index::self.count]
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def _locks(out: Path) -> Path:
+    """Lock files of the processes writing into ``out`` (shards, executor tasks)."""
+    return out / ".locks"
+
+
+def zero_shot_rows(ws: Workspace, budget: Budget, out: Path, log=sys.stderr) -> None:
+    """The BM25 and base-model reference rows, computed only when missing or stale; under a
+    lock, so of several shards or tasks starting at once one computes them, the others wait
+    and reuse them."""
+    with file_lock(_locks(out) / "zero-shot.lock"):
         if not zero_shot_current(_zero_shot_record(out, "bm25"), ws, budget, "bm25"):
             print("[negbench] zero-shot BM25", file=log)
             zero_shot_bm25(ws, budget, out)
         if not zero_shot_current(_zero_shot_record(out, "model"), ws, budget, "model"):
             print(f"[negbench] zero-shot {ws.model_name}", file=log)
             zero_shot_model(ws, budget, out)
+
+
+def zero_shot_needed(ws: Workspace, budget: Budget, out: Path) -> bool:
+    return not all(zero_shot_current(_zero_shot_record(out, s), ws, budget, s)
+                   for s in ("bm25", "model"))
+
+
+def pending(configs: list[RunConfig], out: Path, ws: Workspace, log=sys.stderr
+            ) -> list[RunConfig]:
+    """The configs without a current record; finished runs' leftover work folders removed."""
     todo = [c for c in configs if not is_done(c, out, ws.data_fingerprint)]
     if len(todo) < len(configs):
         print(f"[negbench] {len(configs) - len(todo)} of {len(configs)} runs already finished; "
@@ -121,18 +156,73 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
         for c in configs:  # a run killed after its record was written leaves its work folder
             if c not in todo:
                 shutil.rmtree(out / "work" / c.key, ignore_errors=True)
-    for cfg in tqdm(todo, desc="runs", unit="run", disable=not ws.progress):
-        partial = (out / "work" / cfg.key / "manifest.json").exists()
-        print(f"[negbench] run {cfg.key}{' (resuming an interrupted run)' if partial else ''}",
-              file=log)
-        execute_run(cfg, ws, out, keep_model=keep_models, stop_after=stop_after)
+    return todo
+
+
+def write_table(ws: Workspace, budget: Budget, configs: list[RunConfig], out: Path,
+                log=sys.stderr) -> str:
+    """``table.md`` from every record in ``out/records`` that belongs to this grid (whichever
+    shard or task wrote it), written atomically under a lock: the last writer read every
+    record written before it, so concurrent shards never leave a table missing rows."""
+    wanted = {c.key for c in configs}
+    with file_lock(_locks(out) / "table.lock"):
+        records = [r for r in read_records(out) if matches(r, ws.data_fingerprint) and (
+            f"{r['name']}-seed{r.get('seed')}" in wanted if r["kind"] == "trained" else
+            zero_shot_current(r, ws, budget, (r.get("zero_shot") or {}).get("system")))]
+        check_comparable(records, f"records in {out / 'records'}")
+        table = results_table(records, list(ws.suite.measures))
+        write_text_atomic(table, out / "table.md")
+    done = sum(r["kind"] == "trained" for r in records)
+    if done < len(configs):
+        print(f"[negbench] table.md holds {done} of the grid's {len(configs)} runs so far (the "
+              "other shards or tasks rewrite it when they finish)", file=log)
+    return table
+
+
+def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], budget: Budget,
+             out: Path, zero_shot: bool = True, log=sys.stderr, keep_models: bool = False,
+             setup: TrainingSetup | None = None, stop_after: str | None = None,
+             shard: Shard | None = None, task: str | None = None,
+             dispatch=None) -> str | None:
+    """Run every (sampler, seed) not yet finished, then write ``table.md``; returns the table.
+
+    ``keep_models`` keeps each newly trained model in ``<out>/models/<sampler>-seed<seed>``.
+    ``stop_after`` (a stage name) runs every unfinished run up to that stage only, computes no
+    zero-shot row and no table, and returns None; the same grid without it finishes them.
+    ``shard`` runs only that shard's runs (the table still covers every record present).
+    ``task`` (an executor's task) does one thing and writes no table: ``"zero-shot"`` the
+    reference rows, otherwise the run with that key. ``dispatch(tasks, log)`` (an executor)
+    runs a list of task names, each in its own process, the zero-shot task first."""
+    out = Path(out)  # created by the first file written: a run failing early leaves nothing
+    setup = setup or TrainingSetup(track=budget.track)
+    configs = grid_configs(ws, samplers, seeds, budget, setup)
+    if task is not None:
+        if task == "zero-shot":
+            zero_shot_rows(ws, budget, out, log)
+            return None
+        mine = [c for c in configs if c.key == task]
+        if not mine:
+            raise NegbenchError(f"task {task!r} is not a run of this grid")
+        for cfg in pending(mine, out, ws, log):
+            execute_run(cfg, ws, out, keep_model=keep_models, stop_after=stop_after)
+        return None
+    mine = shard.select(configs) if shard else configs
+    remove_stale_temp_files(out)
+    want_zero_shot = zero_shot and stop_after is None
+    todo = pending(mine, out, ws, log)
+    if dispatch is not None:
+        tasks = ((["zero-shot"] if want_zero_shot and zero_shot_needed(ws, budget, out) else [])
+                 + [c.key for c in todo])
+        if tasks:
+            dispatch(tasks, log)
+    else:
+        if want_zero_shot:
+            zero_shot_rows(ws, budget, out, log)
+        for cfg in tqdm(todo, desc="runs", unit="run", disable=not ws.progress):
+            partial = (out / "work" / cfg.key / "manifest.json").exists()
+            print(f"[negbench] run {cfg.key}{' (resuming an interrupted run)' if partial else ''}",
+                  file=log)
+            execute_run(cfg, ws, out, keep_model=keep_models, stop_after=stop_after)
     if stop_after is not None:
         return None
-    wanted = {c.key for c in configs}
-    records = [r for r in read_records(out) if matches(r, ws.data_fingerprint) and (
-        f"{r['name']}-seed{r.get('seed')}" in wanted if r["kind"] == "trained" else
-        zero_shot_current(r, ws, budget, (r.get("zero_shot") or {}).get("system")))]
-    check_comparable(records, f"records in {out / 'records'}")
-    table = results_table(records, list(ws.suite.measures))
-    write_text_atomic(table, out / "table.md")
-    return table
+    return write_table(ws, budget, configs, out, log)

@@ -33,6 +33,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_provenance(isolated: bool) -> dict:
+    """How a record's ``peak_rss_mb`` was measured, and so what it covers."""
+    how = "getrusage(RUSAGE_SELF).ru_maxrss on Linux (peak resident set size), MiB"
+    if isolated:
+        return {"scope": "run", "method": how,
+                "note": "a process that ran only this run (--isolate or --executor ray|slurm): "
+                        "the run's own peak, interpreter, imports and data loading included"}
+    return {"scope": "process", "method": how,
+            "note": "the grid's process, shared with the runs and zero-shot rows before this "
+                    "one: an upper bound for this run; --isolate measures each run alone"}
+
+
 def write_json_atomic(obj: dict, path: Path) -> None:
     write_text_atomic(json.dumps(obj, indent=1) + "\n", path)
 

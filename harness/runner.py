@@ -37,6 +37,7 @@ from negbench.harness.records import (
     SCHEMA,
     library_versions,
     peak_rss_mb,
+    rss_provenance,
     write_json_atomic,
     write_trec_run,
 )
@@ -103,6 +104,7 @@ def _record(ws: Workspace, kind: str, name: str, ev: Evaluation, timings: dict,
         **extra,
         "timings_s": timings,
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_rss": rss_provenance(bool(getattr(ws, "isolated", False))),
         "versions": library_versions(),
         "per_query": ev.per_query,
     }
@@ -242,6 +244,7 @@ def write_trained_record(s: RunState) -> Path:
         "config_hash": cfg.config_hash(),
         "config": cfg.to_dict(),
         "resumed_stages": list(s.log.reused),
+        "peak_rss_mb_after_stage": dict(s.log.peak_rss_mb),
     }
     rec = _record(ws, "trained", cfg.sampler, ev, timings, extra)
     rec_path = s.out / "records" / f"{cfg.key}.json"

@@ -130,7 +130,8 @@ def test_every_run_option_has_a_key():
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    dests = {a.dest for a in sub.choices["run"]._actions} - {"help", "config", "param"}
+    dests = {a.dest for a in sub.choices["run"]._actions} - {"help", "config", "param",
+                                                              "task"}  # an executor's task
     missing = {d for d in dests if d != "plugin"} - set(Experiment.model_fields)
     assert not missing, f"run options without an experiment key: {missing}"
 

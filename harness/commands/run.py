@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 import os
@@ -37,12 +38,17 @@ def sampler_params(items: list[str], samplers: list[str]) -> dict[str, dict]:
 def cmd_run(args) -> int:
     from negbench.harness import preflight
     from negbench.harness.budget import TRACKS, get_budget
-    from negbench.harness.device import resolve_device, resolve_precision
-    from negbench.harness.experiment import prepare_run_args, resolved, write_resolved
-    from negbench.harness.grid import TrainingSetup, grid_configs, run_grid
+    from negbench.harness.experiment import (
+        RESOLVED_FILE,
+        prepare_run_args,
+        resolved,
+        write_resolved,
+    )
+    from negbench.harness.grid import Shard, TrainingSetup, grid_configs, run_grid
     from negbench.harness.logs import LogStream
     from negbench.harness.models import resolve_model
     from negbench.harness.paths import data_root
+    from negbench.harness.scale import make_executor
     from negbench.harness.workspace import Workspace
     from negbench.strategies.registry import get_sampler
     from negbench.suites.registry import get_suite
@@ -70,8 +76,15 @@ def cmd_run(args) -> int:
     track = args.track or budget.track
     if track not in TRACKS:
         raise NegbenchError(f"--track {track!r}: expected one of {', '.join(TRACKS)}")
-    device = resolve_device(args.device)
-    setup = TrainingSetup(track, resolve_precision(args.precision, device), args.in_batch_mask)
+    if args.shard and args.task:
+        raise NegbenchError("--shard and --task exclude each other")
+    if args.shard and (args.executor != "local" or args.isolate):
+        raise NegbenchError("--shard is for array jobs submitted by hand; --executor "
+                            f"{args.executor} submits every run itself")
+    shard = Shard.parse(args.shard) if args.shard else None
+    remote = args.executor in ("ray", "slurm")
+    device, precision = _device_and_precision(args, remote)
+    setup = TrainingSetup(track, precision, args.in_batch_mask)
     seeds = args.seeds or list(budget.seeds)
     if len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
         raise NegbenchError(f"--seeds {seeds}: seeds must be distinct integers in 0..2^32-1")
@@ -90,11 +103,22 @@ def cmd_run(args) -> int:
         get_sampler(s).from_dict(params[s]).check_suite(ws.data)
     config = resolved(args, params, track, seeds)
     quiet_log = open(os.devnull, "w") if args.quiet else LogStream()  # noqa: SIM115
-    table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, Path(args.output),
+    out = Path(args.output)
+    if args.task:  # one task of an executor, in its own process: the run's RSS is its own
+        ws.isolated = True
+        run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
+                 zero_shot=not args.no_zero_shot, log=quiet_log, keep_models=args.keep_models,
+                 setup=setup, stop_after=args.stop_after, task=args.task)
+        return 0
+    executor = make_executor(args, out / RESOLVED_FILE, out, track, device)
+    if executor is not None:  # the tasks read the experiment from this file
+        write_resolved(config, out)
+    table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
                      zero_shot=not args.no_zero_shot, log=quiet_log,
-                     keep_models=args.keep_models, setup=setup, stop_after=args.stop_after)
+                     keep_models=args.keep_models, setup=setup, stop_after=args.stop_after,
+                     shard=shard, dispatch=executor)
     # after the grid: a run failing early (e.g. a bad negatives file) leaves --output empty
-    write_resolved(config, Path(args.output))
+    write_resolved(config, out)
     if table is None:
         log.info("[negbench] every run stopped after its %s stage; the same command without "
                  "--stop-after finishes them (here or on another machine given %s)",
@@ -103,6 +127,22 @@ def cmd_run(args) -> int:
     print(table)
     log.info("records, runs and negatives written to %s", args.output)
     return 0
+
+
+def _device_and_precision(args, remote: bool) -> tuple[str, str]:
+    """The device and training precision. With --executor ray|slurm the runs happen on other
+    machines: a CUDA device this machine lacks is taken as given (each task checks it on its
+    node), with ``auto`` precision taken as bf16 here (each task resolves its own)."""
+    from negbench.harness.device import resolve_device, resolve_precision
+
+    try:
+        device = resolve_device(args.device)
+    except NegbenchError:
+        if not (remote and str(args.device).lower().startswith("cuda")):
+            raise
+        device = str(args.device).lower()
+        return device, "bf16" if (args.precision or "auto") == "auto" else args.precision
+    return device, resolve_precision(args.precision, device)
 
 
 def register(sub) -> None:
@@ -171,4 +211,39 @@ def register(sub) -> None:
                         "with BM25 on a CPU node, copy --output, train on a GPU node)")
     r.add_argument("--quiet", action="store_true",
                    help="no progress bars or progress messages (errors still print)")
+    g = r.add_argument_group("scale-out (README, section Scale-out)")
+    g.add_argument("--shard", default=None, metavar="I/N",
+                   help="run only shard I of N of the grid's runs (every N-th run of the "
+                        "seed-major order, from the I-th), e.g. --shard $SLURM_ARRAY_TASK_ID/8 "
+                        "in an array job you submit yourself; N shards run every run once, "
+                        "table.md is written from every record present")
+    g.add_argument("--executor", default="local", choices=["local", "ray", "slurm"],
+                   help="local: the runs one after another on this machine (default); ray: "
+                        "one Ray task per run; slurm: one Slurm array task per run (submitit). "
+                        "All tasks share --output and the cache folder (a shared file system)")
+    g.add_argument("--isolate", action="store_true",
+                   help="with --executor local: each run in a fresh process, so its record's "
+                        "peak RSS is the run's own (always so with ray and slurm)")
+    g.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="a running Ray cluster (e.g. auto or ray://head:10001); default: a "
+                        "local Ray started for the grid")
+    g.add_argument("--ray-cpus", type=int, default=1, metavar="N",
+                   help="CPUs per Ray task (default: 1)")
+    g.add_argument("--ray-gpus", type=float, default=None, metavar="N",
+                   help="GPUs per Ray task (default: 1 on the full track or with --device "
+                        "cuda, else 0)")
+    g.add_argument("--slurm-partition", default=None, metavar="NAME",
+                   help="Slurm partition of the tasks (e.g. a GPU partition for --track full)")
+    g.add_argument("--slurm-gpus", type=int, default=None, metavar="N",
+                   help="GPUs per Slurm task (default: 1 on the full track or with --device "
+                        "cuda, else 0)")
+    g.add_argument("--slurm-cpus", type=int, default=2, metavar="N",
+                   help="CPUs per Slurm task (default: 2)")
+    g.add_argument("--slurm-mem", type=float, default=None, metavar="GB",
+                   help="memory per Slurm task in GB (default: the partition's)")
+    g.add_argument("--slurm-time", type=int, default=240, metavar="MIN",
+                   help="time limit per Slurm task in minutes (default: 240)")
+    g.add_argument("--slurm-array-parallelism", type=int, default=64, metavar="N",
+                   help="at most N array tasks at once (default: 64)")
+    g.add_argument("--task", default=None, help=argparse.SUPPRESS)  # an executor's task
     r.set_defaults(func=cmd_run)

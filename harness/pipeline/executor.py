@@ -23,7 +23,7 @@ from typing import Any
 
 from negbench.harness.fingerprint import FIELD as FINGERPRINT
 from negbench.harness.negatives import sha256_file
-from negbench.harness.records import write_json_atomic
+from negbench.harness.records import peak_rss_mb, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,9 @@ class StageLog:
 
     seconds: dict[str, float] = field(default_factory=dict)
     reused: list[str] = field(default_factory=list)
+    # the process's peak RSS (MiB) when each stage ended: a running maximum, so a stage's own
+    # peak is visible where it raises the figure (harness.records.rss_provenance says whose)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
 
 
 def run_stages(stages: list[Stage], state: Any, manifest: Manifest, label: str,
@@ -138,6 +141,7 @@ def run_stages(stages: list[Stage], state: Any, manifest: Manifest, label: str,
         t0 = time.perf_counter()
         paths, facts = stage.run(state)
         log.seconds[stage.name] = round(time.perf_counter() - t0, 3)
+        log.peak_rss_mb[stage.name] = round(peak_rss_mb(), 1)
         manifest.mark(stage.name, paths, seconds=log.seconds[stage.name], facts=facts)
         if stage.name == stop_after:
             break

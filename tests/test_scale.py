@@ -1,0 +1,311 @@
+"""Scale-out: ``--shard i/n`` array tasks, ``--executor local --isolate|ray|slurm``. Every
+way of running a grid gives the records of one plain in-process run (tiny model, real SciFact
+cut to its judged docs, smoke budget); a failed task is finished by the same command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from reliability_helpers import CLI
+
+from negbench.harness.grid import Shard
+from negbench.harness.runner import CRASH_ENV
+
+SEEDS = "13,14"
+SAMPLERS = "in-batch,random"
+KEYS = {f"{s}-seed{n}" for s in SAMPLERS.split(",") for n in SEEDS.split(",")}
+
+
+def grid_argv(small, tiny_model_dir, out, *extra) -> list[str]:
+    return ["run", "--suite", str(small), "--samplers", SAMPLERS, "--seeds", SEEDS,
+            "--budget", "smoke", "--model", str(tiny_model_dir), "--no-audit", "--quiet",
+            "--output", str(out), *extra]
+
+
+def results(out) -> dict:
+    """What must not depend on how the grid was run: per record, metrics, per-query scores,
+    config hash, negatives and trained model."""
+    got = {}
+    for p in sorted((out / "records").glob("*.json")):
+        rec = json.loads(p.read_text())
+        got[p.stem] = {"metrics": rec["metrics"], "per_query": rec["per_query"],
+                       "config_hash": rec.get("config_hash"),
+                       "negatives": (rec.get("negatives") or {}).get("sha256"),
+                       "model": rec.get("trained_model_fingerprint")}
+    return got
+
+
+def table_rows(out) -> list[list[str]]:
+    """The table's system, seeds and metric cells (its resource columns, peak RSS and
+    seconds, differ from run to run)."""
+    return sorted([c.strip() for c in line.split("|")[1:7]]
+                  for line in (out / "table.md").read_text().splitlines()
+                  if line.startswith("|") and "---" not in line)
+
+
+@pytest.fixture(scope="module")
+def reference(small, tiny_model_dir, irds_home, cache_dir, tmp_path_factory):
+    """The grid run the plain way: one process, runs one after another."""
+    from reliability_helpers import env
+
+    out = tmp_path_factory.mktemp("reference")
+    proc = subprocess.run(CLI + grid_argv(small, tiny_model_dir, out),
+                          env=env(irds_home, cache_dir), capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = results(out)
+    assert set(got) == KEYS | {"zeroshot-bm25", "zeroshot-model"}
+    return out, got
+
+
+def test_shard_parse_and_partition():
+    assert Shard.parse("1/3") == Shard(1, 3)
+    for bad in ("3/3", "-1/2", "1", "a/b", "0/0"):
+        with pytest.raises(Exception, match="--shard"):
+            Shard.parse(bad)
+    configs = list(range(10))  # seed-major run configs stand-ins
+    parts = [Shard(i, 3).select(configs) for i in range(3)]
+    assert sorted(c for part in parts for c in part) == configs  # every run exactly once
+    assert parts[0] == [0, 3, 6, 9]
+
+
+def test_two_shards_at_once_equal_one_run(reference, small, tiny_model_dir, cli_env, tmp_path):
+    """Two array tasks started together into one folder: every run once, the zero-shot rows
+    once, the same records as the unsharded grid, and a table.md holding every row."""
+    ref_out, ref = reference
+    out = tmp_path / "sharded"
+    argv = [a for a in grid_argv(small, tiny_model_dir, out) if a != "--quiet"]
+    procs = [subprocess.Popen(CLI + argv + ["--shard", f"{i}/2"], env=cli_env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for i in range(2)]
+    outs = [p.communicate(timeout=900) for p in procs]
+    for p, (_, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    assert results(out) == ref
+    assert table_rows(out) == table_rows(ref_out)
+    # zero-shot rows computed by one shard only; the other found them under the lock
+    assert sum("zero-shot BM25" in err for _, err in outs) == 1
+    assert not list(out.rglob("*.tmp")) and not (out / "work").exists()
+
+
+def test_isolated_runs_equal_in_process_and_measure_rss_per_run(reference, small,
+                                                                tiny_model_dir, cli_env,
+                                                                tmp_path):
+    ref_out, ref = reference
+    out = tmp_path / "isolated"
+    proc = subprocess.run(CLI + grid_argv(small, tiny_model_dir, out, "--isolate"),
+                          env=cli_env, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert results(out) == ref
+    assert table_rows(out) == table_rows(ref_out)
+    rec = json.loads((out / "records" / "random-seed13.json").read_text())
+    assert rec["peak_rss"]["scope"] == "run"
+    assert set(rec["peak_rss_mb_after_stage"]) >= {"mine", "train", "encode", "retrieve"}
+    plain = json.loads((ref_out / "records" / "random-seed13.json").read_text())
+    assert plain["peak_rss"]["scope"] == "process"
+
+
+# -- Ray and Slurm: real engines started by the fixtures ---------------------------------------
+SUB = ["--samplers", "random", "--seeds", SEEDS]  # the executor tests run a part of the grid
+
+
+def sub_argv(small, tiny_model_dir, out, *extra) -> list[str]:
+    argv = grid_argv(small, tiny_model_dir, out, *extra)
+    i = argv.index("--samplers")
+    return argv[:i] + SUB + argv[i + 4:]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc, timeout=30) -> None:
+    """Stop a daemon this test started, and what it started (its own process group)."""
+    import os
+    import signal
+
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the session it started
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _crash_then_resume(argv, env, ref, tmp_path, what):
+    """The grid with every run task killed after its train stage (fault injection), then the
+    same command again: it fails naming the tasks, then finishes them from their manifests
+    with the records of the plain in-process grid."""
+    import os
+
+    crashed = subprocess.run(CLI + argv, env={**env, CRASH_ENV: "train"}, capture_output=True,
+                             text=True, check=False, timeout=1200)
+    assert crashed.returncode == 2, crashed.stderr[-3000:]
+    assert f"2 of 2 {what} task(s) failed" in crashed.stderr, crashed.stderr[-3000:]
+    env = {k: v for k, v in env.items() if k != CRASH_ENV}
+    again = subprocess.run(CLI + argv, env=env, capture_output=True, text=True, check=False,
+                           timeout=1200)
+    assert again.returncode == 0, again.stderr[-3000:]
+    out = tmp_path / "out"
+    got = results(out)
+    assert got == {k: v for k, v in ref.items() if k in got}
+    assert set(got) == {"random-seed13", "random-seed14", "zeroshot-bm25", "zeroshot-model"}
+    for key in ("random-seed13", "random-seed14"):
+        rec = json.loads((out / "records" / f"{key}.json").read_text())
+        assert rec["resumed_stages"] == ["mine", "train"]
+        assert rec["peak_rss"]["scope"] == "run"
+    assert (out / "table.md").exists() and not list(out.rglob("*.tmp"))
+    assert os.path.isdir(out / "logs")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A local Ray cluster (2 CPUs) started with ``ray start --head`` and stopped after."""
+    import os
+    import shutil
+    import sys
+    import tempfile
+    import time
+
+    pytest.importorskip("ray")
+    ray_bin = shutil.which("ray", path=os.path.dirname(sys.executable))
+    if ray_bin is None:
+        pytest.skip("the ray command is not installed")
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths
+    log = open(tmp_path_factory.mktemp("ray") / "ray.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([ray_bin, "start", "--head", "--block", "--num-cpus", "2",
+                             "--num-gpus", "0", "--port", str(port), "--temp-dir", temp,
+                             "--include-dashboard=false", "--disable-usage-stats"],
+                            stdout=log, stderr=log, start_new_session=True,
+                            env=dict(os.environ, RAY_USAGE_STATS_ENABLED="0"))
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while subprocess.run([ray_bin, "status", "--address", address], capture_output=True,
+                             check=False).returncode != 0:
+            assert proc.poll() is None and time.monotonic() < deadline, "ray did not start"
+            time.sleep(2)
+        yield address
+    finally:
+        _stop(proc)
+        log.close()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_ray_executor_equals_local_and_resumes_a_killed_task(reference, ray_cluster, small,
+                                                             tiny_model_dir, cli_env,
+                                                             tmp_path):
+    argv = sub_argv(small, tiny_model_dir, tmp_path / "out", "--executor", "ray",
+                    "--ray-address", ray_cluster)
+    _crash_then_resume(argv, cli_env, reference[1], tmp_path, "ray")
+
+
+SLURM_CONF = """\
+ClusterName=negbenchtest
+SlurmctldHost={host}(127.0.0.1)
+SlurmctldPort={ctld_port}
+SlurmdPort={d_port}
+AuthType=auth/munge
+AuthInfo=socket={dir}/munge.sock
+CredType=cred/munge
+SlurmUser={user}
+SlurmdUser={user}
+StateSaveLocation={dir}/state
+SlurmdSpoolDir={dir}/spool
+SlurmctldPidFile={dir}/slurmctld.pid
+SlurmdPidFile={dir}/slurmd.pid
+SlurmctldLogFile={dir}/slurmctld.log
+SlurmdLogFile={dir}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MpiDefault=none
+ReturnToService=2
+SwitchType=switch/none
+NodeName={host} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
+PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(tmp_path_factory):
+    """A one-node Slurm cluster on this machine (2 CPUs): munged with its own key and socket,
+    slurmctld and slurmd on free ports, all started here and stopped after. Yields the
+    environment for its client commands (``SLURM_CONF``)."""
+    import getpass
+    import os
+    import shutil
+    import socket
+    import tempfile
+    import time
+
+    need = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "srun"]
+    missing = [b for b in need if shutil.which(b) is None
+               and not os.path.exists(f"/usr/sbin/{b}")]
+    if missing:
+        pytest.skip(f"Slurm/munge binaries not installed: {missing} (apt-get install "
+                    "slurm-wlm munge)")
+    pytest.importorskip("submitit")
+    d = tempfile.mkdtemp(prefix="slurm-", dir="/tmp")  # short path for the munge socket
+    os.chmod(d, 0o755)
+    for sub in ("state", "spool"):
+        os.makedirs(os.path.join(d, sub))
+    fd = os.open(os.path.join(d, "munge.key"), os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, os.urandom(1024))
+    os.close(fd)
+    host = socket.gethostname().split(".")[0]
+    conf = os.path.join(d, "slurm.conf")
+    with open(conf, "w") as fh:
+        fh.write(SLURM_CONF.format(host=host, dir=d, user=getpass.getuser(),
+                                   ctld_port=_free_port(), d_port=_free_port()))
+    env = dict(os.environ, SLURM_CONF=conf)
+    sbin = lambda b: shutil.which(b) or f"/usr/sbin/{b}"
+    procs = []
+    try:
+        for cmd in ([sbin("munged"), "-F", "-f", f"--socket={d}/munge.sock",
+                     f"--key-file={d}/munge.key", f"--pid-file={d}/munged.pid",
+                     f"--seed-file={d}/munged.seed", f"--log-file={d}/munged.log"],
+                    [sbin("slurmctld"), "-D", "-i"], [sbin("slurmd"), "-D"]):
+            log = open(os.path.join(d, os.path.basename(cmd[0]) + ".out"), "w")  # noqa: SIM115
+            procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=log,
+                                          start_new_session=True))
+            time.sleep(1)
+        deadline = time.monotonic() + 120
+        while "idle" not in subprocess.run(["sinfo", "-h", "-o", "%t"], env=env,
+                                           capture_output=True, text=True,
+                                           check=False).stdout:
+            assert all(p.poll() is None for p in procs), Path(d, "slurmctld.out").read_text()
+            assert time.monotonic() < deadline, "the Slurm node never became idle"
+            time.sleep(1)
+        yield {"SLURM_CONF": conf}
+    finally:
+        for p in reversed(procs):
+            _stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_slurm_executor_equals_local_and_resumes_a_killed_task(reference, slurm_cluster,
+                                                               small, tiny_model_dir, cli_env,
+                                                               tmp_path):
+    argv = sub_argv(small, tiny_model_dir, tmp_path / "out", "--executor", "slurm",
+                    "--slurm-cpus", "1", "--slurm-time", "20")
+    _crash_then_resume(argv, {**cli_env, **slurm_cluster}, reference[1], tmp_path, "slurm")
