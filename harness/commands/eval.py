@@ -59,7 +59,9 @@ def register(sub) -> None:
                                    "suite's test split with its convention profile and "
                                    "measures. Needs only the qrels (works for MS MARCO "
                                    "without the passages).")
-    e.add_argument("--suite", required=True, help="suite name (see `negbench suites`)")
+    e.add_argument("--suite", required=True,
+                   help="suite name (see `negbench suites`) or irds:ID[,profile=P] for any "
+                        "ir_datasets id with qrels")
     e.add_argument("--run", required=True, help="TREC run file")
     e.add_argument("--measures", default=None,
                    help="comma list of measures (default: the suite's), e.g. RR@10,R@1000")

@@ -158,7 +158,8 @@ def register(sub) -> None:
     r.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
                    help="load a one-file sampler module (repeatable; docs/plugins.md)")
     r.add_argument("--suite", default=None,
-                   help="suite name (see `negbench suites`) or path of a local BEIR folder")
+                   help="suite name (see `negbench suites`), path of a local BEIR folder, or "
+                        "irds:ID[,train=ID][,dev=ID][,profile=P] for any ir_datasets id")
     r.add_argument("--samplers", default=None,
                    help="comma list of sampler names (see `negbench strategies`)")
     r.add_argument("--seeds", type=seed_list, default=None,

@@ -67,7 +67,8 @@ def register(sub) -> None:
                                    "test split, no training. Records land in OUTPUT/records/; "
                                    "check them with `negbench reproduce OUTPUT`.")
     z.add_argument("--suite", required=True,
-                   help="suite name (see `negbench suites`) or path of a local BEIR folder")
+                   help="suite name (see `negbench suites`), path of a local BEIR folder, or "
+                        "irds:ID[,train=ID][,dev=ID][,profile=P] for any ir_datasets id")
     z.add_argument("--budget", default="standard",
                    help="named budget; sets eval max_seq_length and retrieve_k "
                         "(default: standard, eval length 256 as in MTEB)")
