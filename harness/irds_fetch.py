@@ -3,8 +3,8 @@
 ``fetching(dataset_id, read)`` runs ``read`` (which iterates an ir_datasets dataset) with
 ir_datasets' downloads blocked: what the cache (``$IR_DATASETS_HOME``) already holds is read
 with no network. When ``read`` needs a file the cache lacks, the download is attempted only if
-the network is allowed (``$NEGBENCH_OFFLINE`` unset or false) and the file's host answers a
-TCP connect within ``$NEGBENCH_NET_TIMEOUT`` seconds (default 5, name resolution included);
+the network is allowed (``$NEGBENCH_OFFLINE`` unset or false) and the file's server answers an
+HTTP HEAD request within ``$NEGBENCH_NET_TIMEOUT`` seconds (default 5, name resolution included);
 otherwise ``read`` fails at once with one line naming the files to place and where. Nothing
 here can hang on a network that is absent.
 """
@@ -15,10 +15,10 @@ import contextlib
 import contextvars
 import logging
 import os
-import socket
 import sys
 import threading
 import types
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -154,51 +154,50 @@ def _timeout() -> float:
 
 
 def network_problem(urls: list[str]) -> str | None:
-    """None when one of the ``urls``' hosts (or the proxy for them) accepts a TCP connection
-    within the timeout; else why not, in a few words. Bounded in time even when name
-    resolution stalls (the probe runs in a daemon thread)."""
+    """None when the server of one of the ``urls`` answers an HTTP HEAD request (any status,
+    through the proxies of the environment) within the timeout; else why not, in a few words.
+    Bounded in time even when name resolution stalls (the probe runs in a daemon thread)."""
     if offline_switch():
         return f"${OFFLINE_ENV} is set"
-    proxies = urllib.request.getproxies()
-    targets = []
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            continue
-        proxy = proxies.get(parts.scheme)
-        if proxy and not urllib.request.proxy_bypass(parts.hostname):
-            parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        if (parts.hostname, port) not in targets:
-            targets.append((parts.hostname, port))
+    targets = list(dict.fromkeys(u for u in urls if urlsplit(u).scheme in ("http", "https")
+                                 and urlsplit(u).hostname))[:3]
     if not targets:
         return "no http(s) source to download from"
     timeout, result = _timeout(), {}
 
     def probe() -> None:
-        for host, port in targets:
+        for url in targets:
             try:
-                with socket.create_connection((host, port), timeout=timeout):
-                    result["ok"] = host
-                    return
-            except OSError as exc:
-                result.setdefault("error", f"{host}: {exc.strerror or exc}")
+                urllib.request.urlopen(urllib.request.Request(url, method="HEAD"),
+                                       timeout=timeout).close()
+            except urllib.error.HTTPError:
+                pass  # the server answered
+            except Exception as exc:  # noqa: BLE001 - DNS, refused, TLS, timeout: not reachable
+                reason = getattr(exc, "reason", exc)
+                why = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+                result.setdefault("error", f"{urlsplit(url).hostname}: {why}")
+                continue
+            result["ok"] = url
+            return
 
     thread = threading.Thread(target=probe, name="negbench-net-probe", daemon=True)
     thread.start()
     thread.join(timeout * len(targets) + 1)
     if "ok" in result:
         return None
-    return result.get("error") or f"no answer from {targets[0][0]} within {timeout:g} s"
+    return result.get("error") or \
+        f"no answer from {urlsplit(targets[0]).hostname} within {timeout:g} s"
 
 
-def _walk(obj, seen: set, out: list) -> None:
+def _walk(obj, seen: set, out: list, depth: int = 0) -> None:
     """The ir_datasets ``Download`` objects reachable from a docs/queries/qrels handler; a
-    ``Cache`` whose file exists needs nothing below it."""
+    ``Cache`` whose file exists needs nothing below it. Large containers (loaded data, never
+    a handler's configuration) and deep chains are not searched."""
     from ir_datasets.util import Cache, Download
 
-    if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), Path, type,
-                                           types.ModuleType, types.FunctionType)):
+    if depth > 40 or id(obj) in seen or isinstance(
+            obj, (str, bytes, int, float, bool, type(None), Path, type, types.ModuleType,
+                  types.FunctionType)):
         return
     seen.add(id(obj))
     if isinstance(obj, Cache) and Path(obj._path).exists():
@@ -207,16 +206,15 @@ def _walk(obj, seen: set, out: list) -> None:
         out.append(obj)
         return
     if isinstance(obj, types.MethodType):
-        _walk(obj.__self__, seen, out)
-    elif isinstance(obj, (list, tuple, set, frozenset)):
-        for x in obj:
-            _walk(x, seen, out)
-    elif isinstance(obj, dict):
-        for x in obj.values():
-            _walk(x, seen, out)
+        children = [obj.__self__]
+    elif isinstance(obj, (list, tuple, set, frozenset, dict)):
+        if len(obj) > 1000:
+            return
+        children = list(obj.values() if isinstance(obj, dict) else obj)
     else:
-        for x in getattr(obj, "__dict__", {}).values():
-            _walk(x, seen, out)
+        children = list(getattr(obj, "__dict__", {}).values())
+    for child in children:
+        _walk(child, seen, out, depth + 1)
 
 
 PARTS = ("docs", "queries", "qrels")

@@ -166,3 +166,35 @@ def test_data_download_offline_names_the_files_and_does_not_hang(tmp_path, cache
                  "test/qrels"):
         assert str(home / "antique" / name) in err, err
     assert not (home / "beir" / "fiqa" / "source.zip").exists()
+
+
+def test_network_probe_is_bounded(monkeypatch):
+    """The probe answers within its timeout whatever the network does, even when name
+    resolution hangs; the switch answers without probing."""
+    import socket
+
+    from negbench.harness.irds_fetch import network_problem
+
+    monkeypatch.setenv("NEGBENCH_NET_TIMEOUT", "0.5")
+    monkeypatch.delenv("NEGBENCH_OFFLINE", raising=False)
+    assert network_problem(["https://negbench-probe.invalid/file.zip"]).startswith(
+        "negbench-probe.invalid: ")
+    assert network_problem(["ftp://example.org/x"]) == "no http(s) source to download from"
+    getaddrinfo = socket.getaddrinfo
+
+    def stalled(*args, **kwargs):
+        time.sleep(5)
+        return getaddrinfo(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stalled)
+    start = time.monotonic()
+    assert network_problem(["https://negbench-probe.invalid/x"]) == \
+        "no answer from negbench-probe.invalid within 0.5 s"
+    assert time.monotonic() - start < 3
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setenv("NEGBENCH_OFFLINE", "1")
+    assert network_problem(["https://negbench-probe.invalid/"]) == "$NEGBENCH_OFFLINE is set"
+    monkeypatch.setenv("NEGBENCH_NET_TIMEOUT", "soon")
+    monkeypatch.delenv("NEGBENCH_OFFLINE")
+    with pytest.raises(NegbenchError, match="NEGBENCH_NET_TIMEOUT='soon': expected a number"):
+        network_problem(["https://negbench-probe.invalid/"])
