@@ -206,6 +206,7 @@ def ray_cluster(tmp_path_factory):
         shutil.rmtree(temp, ignore_errors=True)
 
 
+@pytest.mark.scale
 def test_ray_executor_equals_local_and_resumes_a_killed_task(reference, ray_cluster, small,
                                                              tiny_model_dir, cli_env,
                                                              tmp_path):
@@ -303,6 +304,7 @@ def slurm_cluster(tmp_path_factory):
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.mark.scale
 def test_slurm_executor_equals_local_and_resumes_a_killed_task(reference, slurm_cluster,
                                                                small, tiny_model_dir, cli_env,
                                                                tmp_path):
