@@ -311,3 +311,41 @@ def test_slurm_executor_equals_local_and_resumes_a_killed_task(reference, slurm_
     argv = sub_argv(small, tiny_model_dir, tmp_path / "out", "--executor", "slurm",
                     "--slurm-cpus", "1", "--slurm-time", "20")
     _crash_then_resume(argv, {**cli_env, **slurm_cluster}, reference[1], tmp_path, "slurm")
+
+
+@pytest.mark.scale
+def test_slurm_task_cancelled_mid_training_is_resumed(slurm_cluster, small, tiny_model_dir,
+                                                      cli_env, tmp_path):
+    """A real kill: ``scancel`` of the array while its task trains. The submitting command
+    notices without Slurm accounting (the task left the queue without a result), fails in one
+    line, and the same command again resumes the run after its mine stage."""
+    import time
+
+    out = tmp_path / "out"
+    argv = [a for a in grid_argv(small, tiny_model_dir, out, "--no-zero-shot", "--steps", "60",
+                                 "--executor", "slurm", "--slurm-cpus", "1")]
+    i = argv.index("--samplers")
+    argv[i + 1:i + 2], argv[i + 3] = ["random"], "13"
+    env = {**cli_env, **slurm_cluster}
+    progress = out / "work" / "random-seed13" / "train_progress.json"
+    with open(tmp_path / "first.log", "w") as log:
+        proc = subprocess.Popen(CLI + argv, env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 600
+        while not (progress.exists() and json.loads(progress.read_text())["step"] >= 2):
+            assert proc.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "training never started"
+            time.sleep(0.5)
+        jobs = subprocess.run(["squeue", "-h", "-o", "%A"], env=env, capture_output=True,
+                              text=True, check=True).stdout.split()
+        subprocess.run(["scancel", *sorted(set(jobs))], env=env, check=True)
+        assert proc.wait(timeout=300) == 2, (tmp_path / "first.log").read_text()[-3000:]
+    first = (tmp_path / "first.log").read_text()
+    assert "1 of 1 slurm task(s) failed: random-seed13" in first, first[-3000:]
+    assert json.loads(progress.read_text())["step"] < 60
+    manifest = json.loads((out / "work" / "random-seed13" / "manifest.json").read_text())
+    assert list(manifest["stages"]) == ["mine"]
+    again = subprocess.run(CLI + argv, env=env, capture_output=True, text=True, check=False,
+                           timeout=1200)
+    assert again.returncode == 0, again.stderr[-3000:]
+    rec = json.loads((out / "records" / "random-seed13.json").read_text())
+    assert rec["resumed_stages"] == ["mine"] and rec["budget"]["steps"] == 60
