@@ -110,7 +110,8 @@ def test_isolated_runs_equal_in_process_and_measure_rss_per_run(reference, small
 
 
 # -- Ray and Slurm: real engines started by the fixtures ---------------------------------------
-SUB = ["--samplers", "random", "--seeds", SEEDS]  # the executor tests run a part of the grid
+# the engine tests run a part of the grid; the zero-shot task is covered by the --isolate test
+SUB = ["--samplers", "random", "--seeds", SEEDS, "--no-zero-shot"]
 
 
 def sub_argv(small, tiny_model_dir, out, *extra) -> list[str]:
@@ -162,7 +163,7 @@ def _crash_then_resume(argv, env, ref, tmp_path, what):
     out = tmp_path / "out"
     got = results(out)
     assert got == {k: v for k, v in ref.items() if k in got}
-    assert set(got) == {"random-seed13", "random-seed14", "zeroshot-bm25", "zeroshot-model"}
+    assert set(got) == {"random-seed13", "random-seed14"}
     for key in ("random-seed13", "random-seed14"):
         rec = json.loads((out / "records" / f"{key}.json").read_text())
         assert rec["resumed_stages"] == ["mine", "train"]
@@ -349,3 +350,35 @@ def test_slurm_task_cancelled_mid_training_is_resumed(slurm_cluster, small, tiny
     assert again.returncode == 0, again.stderr[-3000:]
     rec = json.loads((out / "records" / "random-seed13.json").read_text())
     assert rec["resumed_stages"] == ["mine"] and rec["budget"]["steps"] == 60
+
+
+def test_task_resources_follow_the_track(tmp_path, monkeypatch):
+    """Query-side tasks ask for CPUs only, full-track (or CUDA) tasks for one GPU; a task is
+    the same command on the resolved experiment; tasks get negbench's settings, not the rest
+    of the environment."""
+    from argparse import Namespace
+
+    from negbench.harness.scale import RayExecutor, SlurmExecutor, make_executor, task_env
+
+    opts = {"executor": "slurm", "isolate": False, "ray_address": "auto", "ray_cpus": 2,
+            "ray_gpus": None, "slurm_partition": "gpu", "slurm_gpus": None, "slurm_cpus": 4,
+            "slurm_mem": 16.0, "slurm_time": 30, "slurm_array_parallelism": 8}
+    conf = tmp_path / "experiment.resolved.yaml"
+    full = make_executor(Namespace(**opts), conf, tmp_path, "full", "cuda")
+    assert isinstance(full, SlurmExecutor) and full.res.gpus == 1
+    assert (full.res.partition, full.res.cpus, full.res.mem_gb) == ("gpu", 4, 16.0)
+    cpu = make_executor(Namespace(**opts), conf, tmp_path, "query-side", "cpu")
+    assert cpu.res.gpus == 0
+    ray = make_executor(Namespace(**{**opts, "executor": "ray"}), conf, tmp_path, "full",
+                        "cuda")
+    assert isinstance(ray, RayExecutor) and (ray.res.cpus, ray.res.gpus) == (2, 1)
+    assert ray.address == "auto"
+    assert make_executor(Namespace(**{**opts, "executor": "local"}), conf, tmp_path,
+                         "full", "cuda") is None
+    assert cpu.argv("random-seed13") == ["run", "--config", str(conf.resolve()), "--output",
+                                         str(tmp_path.resolve()), "--task", "random-seed13",
+                                         "--executor", "local"]
+    monkeypatch.setenv("NEGBENCH_CACHE", "/shared/cache")
+    monkeypatch.setenv("SOME_TOKEN", "secret")
+    env = task_env()
+    assert env["NEGBENCH_CACHE"] == "/shared/cache" and "SOME_TOKEN" not in env
