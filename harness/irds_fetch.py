@@ -286,18 +286,21 @@ def fetching(dataset_id: str, read, staged_hint: str | None = None, parts=PARTS)
                             f"{first}); {place}") from None
 
 
-def staged_hint(dataset_id: str, root: Path | None) -> str | None:
+def staged_hint(dataset_id: str, root: Path | None, parts=PARTS) -> str | None:
     """What to place under the staged data folder for an id negbench stages (MANIFEST.md)."""
     from negbench.harness.irds import BEIR_STAGED
     from negbench.harness.paths import data_root
 
-    parts = dataset_id.split("/")
+    want, parts = parts, dataset_id.split("/")
     base = data_root(root, required=False)
     if parts[0] == "beir" and len(parts) > 1 and parts[1] in BEIR_STAGED:
         folder, splits = BEIR_STAGED[parts[1]]
         files = ", ".join(["corpus.jsonl", "queries.jsonl"] + [f"qrels/{s}.tsv" for s in splits])
         return (f"place the staged BEIR files {files} in {base / folder} (set $NEGBENCH_DATA or "
                 f"--data-root to the folder that holds {folder}/; layout in MANIFEST.md)")
+    if parts[0] == "msmarco-passage" and "docs" in want:  # passages are not staged
+        return ("pass the MS MARCO passages with --collection PATH/collection.tsv (or "
+                "$NEGBENCH_MSMARCO_COLLECTION)")
     if parts[0] == "msmarco-passage":
         return (f"place the staged MS MARCO queries/qrels in {base / 'msmarco-passage'} (set "
                 "$NEGBENCH_DATA or --data-root; layout in MANIFEST.md)")
@@ -309,7 +312,7 @@ def load_corpus(dataset_id: str, root: Path | None = None):
     from negbench.harness import irds
 
     return fetching(dataset_id, lambda: irds.load_corpus(dataset_id, root),
-                    staged_hint(dataset_id, root), ("docs",))
+                    staged_hint(dataset_id, root, ("docs",)), ("docs",))
 
 
 def load_split(dataset_id: str, corpus, root: Path | None = None):
@@ -317,4 +320,4 @@ def load_split(dataset_id: str, corpus, root: Path | None = None):
     from negbench.harness import irds
 
     return fetching(dataset_id, lambda: irds.load_split(dataset_id, corpus, root),
-                    staged_hint(dataset_id, root), ("queries", "qrels"))
+                    staged_hint(dataset_id, root, ("queries", "qrels")), ("queries", "qrels"))

@@ -103,7 +103,7 @@ def load_msmarco(suite: Suite, data_root: Path | None = None,
     from negbench.harness.irds_fetch import load_corpus, load_split
     from negbench.harness.paths import data_root as resolve_root
 
-    root = resolve_root(data_root)
+    root = resolve_root(data_root, required=False)  # no staged folder: the ir_datasets cache
     coll = suite.collection_path()
     if coll is not None:
         corpus = read_collection(coll)
