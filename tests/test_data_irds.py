@@ -16,6 +16,7 @@ from negbench.suites.loading import load_suite_data
 from negbench.suites.registry import get_suite
 
 TRAINED = "irds:beir/scifact/test,train=beir/scifact/train"
+BEIR_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets"
 
 
 def test_irds_suite_syntax(irds_home):
@@ -198,3 +199,47 @@ def test_network_probe_is_bounded(monkeypatch):
     monkeypatch.delenv("NEGBENCH_OFFLINE")
     with pytest.raises(NegbenchError, match="NEGBENCH_NET_TIMEOUT='soon': expected a number"):
         network_problem(["https://negbench-probe.invalid/"])
+
+
+def test_download_branch_fetches_through_ir_datasets(irds_home, data_dir, monkeypatch):
+    """Where the network allows, a missing file is fetched by ir_datasets' own ``Download``
+    into its cache path, then read. No network here, so the HTTP transfer itself is replaced
+    by the bytes of a zip built from the staged SciFact files (served as `beir/fiqa`, whose
+    md5 check is skipped); everything else is the real code path."""
+    import contextlib
+    import io
+    import shutil
+    import zipfile
+
+    from ir_datasets import util as irds_util
+    from ir_datasets.util.download import RequestsDownload
+
+    from negbench.harness import irds_fetch
+
+    src, buf = data_dir / "beir-scifact", io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for member, path in [("corpus.jsonl", "corpus.jsonl"), ("queries.jsonl", "queries.jsonl"),
+                             ("qrels/train.tsv", "qrels/train.tsv"),
+                             ("qrels/dev.tsv", "qrels/test.tsv"), ("qrels/test.tsv", "qrels/test.tsv")]:
+            zf.write(src / path, f"fiqa/{member}")
+    fetched = []
+
+    @contextlib.contextmanager
+    def transfer(self):
+        fetched.append(self.url)
+        yield io.BytesIO(buf.getvalue())
+
+    monkeypatch.setattr(RequestsDownload, "stream", transfer)
+    monkeypatch.setattr(irds_util, "HashStream", lambda stream, *args, **kwargs: stream)
+    monkeypatch.setattr(irds_fetch, "network_problem", lambda urls: None)
+    try:
+        data = load_suite_data(get_suite("beir/fiqa"), data_dir)
+        assert fetched == [f"{BEIR_URL}/fiqa.zip"]
+        assert (irds_home / "beir" / "fiqa" / "source.zip").is_file()
+        assert len(data.corpus) == 5183 and len(data.train.qrels) == 809
+        assert len(data.test.qrels) == 300 and data.dev is not None
+        # read again: from the cache, nothing fetched
+        load_suite_data(get_suite("beir/fiqa"), data_dir)
+        assert len(fetched) == 1
+    finally:
+        shutil.rmtree(irds_home / "beir" / "fiqa", ignore_errors=True)
