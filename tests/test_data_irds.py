@@ -243,3 +243,18 @@ def test_download_branch_fetches_through_ir_datasets(irds_home, data_dir, monkey
         assert len(fetched) == 1
     finally:
         shutil.rmtree(irds_home / "beir" / "fiqa", ignore_errors=True)
+
+
+def test_python_api_on_an_irds_suite(tiny_model_dir, tmp_path, cache_dir, irds_home,
+                                     monkeypatch):
+    """``negbench.mine`` takes the same suite strings: the same 919 training pairs as
+    ``beir/scifact``; an evaluation-only suite is a NegbenchError."""
+    import negbench
+
+    monkeypatch.setenv("NEGBENCH_CACHE", str(cache_dir))
+    rows = negbench.mine(TRAINED, "random", tmp_path / "m", params={"num_negatives": 1},
+                         model=str(tiny_model_dir), quiet=True)
+    assert len(rows) == 919
+    with pytest.raises(NegbenchError, match="has no training split"):
+        negbench.mine("irds:beir/scifact/test", "random", tmp_path / "none",
+                      model=str(tiny_model_dir), quiet=True)
