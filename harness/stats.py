@@ -13,6 +13,7 @@ secondary information; statsmodels does the correction (``multipletests``).
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import asdict, dataclass
 
@@ -141,7 +142,11 @@ def correct(pvalues: list[float], method: str = "holm", alpha: float = 0.05) -> 
         raise NegbenchError(f"unknown correction {method!r}; known: {', '.join(CORRECTIONS)}")
     if method == "none" or not pvalues:
         return [float(p) for p in pvalues]
-    return [float(p) for p in multipletests(pvalues, alpha=alpha, method=method)[1]]
+    gc.freeze()  # statsmodels' Holm calls gc.collect() each time: a full pass over the
+    try:  # process's heap (~0.6 s with a report's records loaded, benchmarks/report_speed.py)
+        return [float(p) for p in multipletests(pvalues, alpha=alpha, method=method)[1]]
+    finally:
+        gc.unfreeze()
 
 
 SEED_TEST = ("seed-aware t-test: variance = seed component (per-seed means, Welch) + query "
