@@ -4,11 +4,13 @@ rank window 10-100 and 5 negatives per pair, ``top`` sampling on both sides (det
 the negatives can be compared pair by pair).
 
 Each measurement runs in its own fresh process, so its peak RSS is its own. ``cold``: empty
-caches on both sides (the corpus and the queries are encoded); ``warm``: negbench's embedding
-cache (``--cache-dir``) against sentence-transformers' ``cache_folder``, both filled by the cold
-run. Cold runs once per side; warm runs ``--warm-repeats`` times per side, the sides
-alternating. Every figure printed is a ratio of the two sides measured in this one invocation
-(the machine may be shared: absolute seconds are not comparable across invocations).
+caches on both sides (the corpus and the queries are encoded), the two sides run at the same
+time (so a change in a shared machine's load hits both alike; each has about half the cores);
+``warm``: negbench's embedding cache (``--cache-dir``) against sentence-transformers'
+``cache_folder``, both filled by the cold run, ``--warm-repeats`` times per side, one after
+the other, the order alternating. Wall time and CPU time (user + system, the less
+load-sensitive of the two) are printed per side; every figure to quote is a ratio of the two
+sides measured in this one invocation (the machine may be shared).
 
     python benchmarks/mining_vs_st.py [--nfcorpus] [--limit N] [--warm-repeats 2]
 
@@ -39,7 +41,8 @@ params, LENGTH, BATCH = json.loads(sys.argv[5]), int(sys.argv[6]), int(sys.argv[
 import numpy as np, torch, sentence_transformers  # imports outside the timer on both sides
 from negbench.harness.beir_folder import load_beir_folder
 from negbench.strategies.base import training_pairs
-t0 = time.perf_counter()
+_use = resource.getrusage(resource.RUSAGE_SELF)
+cpu0, t0 = _use.ru_utime + _use.ru_stime, time.perf_counter()
 if side == "negbench":  # the mine stage: workspace (data, cached encoder) + sampler.mine
     from pathlib import Path
     from negbench.harness.workspace import Workspace
@@ -80,8 +83,9 @@ else:
         by_query.setdefault(row["query"], [first_id[row[f"negative_{i + 1}"]]
                                            for i in range(params["num_negatives"])])
     negs = {q + "\t" + p: by_query.get(train.queries[q], []) for q, p in pairs}
-print(json.dumps({"seconds": seconds, "peak_rss_mb":
-                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "negatives": negs}))
+use = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": seconds, "cpu_s": use.ru_utime + use.ru_stime - cpu0,
+                  "peak_rss_mb": use.ru_maxrss / 1024, "negatives": negs}))
 """
 
 
@@ -105,15 +109,23 @@ def subset_folder(src: Path, dst: Path, limit: int) -> Path:
     return dst
 
 
-def measure(side: str, folder: Path, cache: Path, out: Path) -> dict:
+def start(side: str, folder: Path, cache: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "NEGBENCH_CACHE": str(cache), "IR_DATASETS_HOME": str(cache / "irds"),
            "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.run([sys.executable, "-c", CHILD, side, str(folder), str(cache), str(out),
-                           json.dumps(PARAMS), str(LENGTH), str(BATCH)], check=False,
-                          capture_output=True, text=True, env=env)
+    return subprocess.Popen([sys.executable, "-c", CHILD, side, str(folder), str(cache),
+                             str(out), json.dumps(PARAMS), str(LENGTH), str(BATCH)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def result(side: str, proc: subprocess.Popen) -> dict:
+    stdout, stderr = proc.communicate()
     if proc.returncode:
-        sys.exit(f"{side} child failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        sys.exit(f"{side} child failed:\n{stderr[-3000:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def measure(side: str, folder: Path, cache: Path, out: Path) -> dict:
+    return result(side, start(side, folder, cache, out))
 
 
 def overlap(a: dict, b: dict) -> tuple[float, float]:
@@ -126,8 +138,12 @@ def overlap(a: dict, b: dict) -> tuple[float, float]:
 def compare(name: str, folder: Path, tmp: Path, warm_repeats: int) -> None:
     caches = {side: tmp / f"{name}-{side}-cache" for side in ("negbench", "st")}
     runs: dict[str, dict[str, list[dict]]] = {"cold": {}, "warm": {}}
-    for i, side in enumerate(("negbench", "st")):
-        runs["cold"][side] = [measure(side, folder, caches[side], tmp / f"{name}-{side}-cold")]
+    # cold: both sides at once (each its own process), so a change in the machine's load
+    # hits both alike; they compete with each other for the same cores
+    procs = {side: start(side, folder, caches[side], tmp / f"{name}-{side}-cold")
+             for side in ("negbench", "st")}
+    for side, proc in procs.items():
+        runs["cold"][side] = [result(side, proc)]
         print(f"  cold {side}: {runs['cold'][side][0]['seconds']:.1f} s", flush=True)
     for r in range(warm_repeats):
         order = ("st", "negbench") if r % 2 == 0 else ("negbench", "st")
@@ -135,21 +151,23 @@ def compare(name: str, folder: Path, tmp: Path, warm_repeats: int) -> None:
             res = measure(side, folder, caches[side], tmp / f"{name}-{side}-warm{r}")
             runs["warm"].setdefault(side, []).append(res)
             print(f"  warm {side}: {res['seconds']:.1f} s", flush=True)
+    (tmp / f"{name}-results.json").write_text(json.dumps(runs))
     shared, same = overlap(runs["cold"]["negbench"][0]["negatives"],
                            runs["cold"]["st"][0]["negatives"])
     n_pairs = len(runs["cold"]["negbench"][0]["negatives"])
     print(f"\n{name}: {n_pairs} pairs; negatives shared with sentence-transformers: "
           f"{shared:.1f} % (identical rows {same:.1f} %)")
-    print("| mode | negbench s | sentence-transformers s | time ratio (negbench / ST) | "
-          "negbench peak RSS MB | ST peak RSS MB | RSS ratio |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| mode | negbench s | ST s | wall ratio (negbench / ST) | negbench CPU s | ST CPU s "
+          "| CPU ratio | negbench peak RSS MB | ST peak RSS MB | RSS ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for mode, sides in runs.items():
-        nb = statistics.median(r["seconds"] for r in sides["negbench"])
-        st = statistics.median(r["seconds"] for r in sides["st"])
-        nb_rss = max(r["peak_rss_mb"] for r in sides["negbench"])
-        st_rss = max(r["peak_rss_mb"] for r in sides["st"])
+        nb, st = (statistics.median(r["seconds"] for r in sides[s]) for s in ("negbench", "st"))
+        nb_cpu, st_cpu = (statistics.median(r["cpu_s"] for r in sides[s])
+                          for s in ("negbench", "st"))
+        nb_rss, st_rss = (max(r["peak_rss_mb"] for r in sides[s]) for s in ("negbench", "st"))
         print(f"| {mode} (n={len(sides['negbench'])}) | {nb:.1f} | {st:.1f} | {nb / st:.2f} | "
-              f"{nb_rss:.0f} | {st_rss:.0f} | {nb_rss / st_rss:.2f} |", flush=True)
+              f"{nb_cpu:.1f} | {st_cpu:.1f} | {nb_cpu / st_cpu:.2f} | {nb_rss:.0f} | "
+              f"{st_rss:.0f} | {nb_rss / st_rss:.2f} |", flush=True)
 
 
 def main() -> None:
