@@ -132,6 +132,8 @@ def zero_shot_rows(ws: Workspace, budget: Budget, out: Path, log=sys.stderr) -> 
     """The BM25 and base-model reference rows, computed only when missing or stale; under a
     lock, so of several shards or tasks starting at once one computes them, the others wait
     and reuse them."""
+    if not zero_shot_needed(ws, budget, out):  # no lock file where there is nothing to do
+        return
     with file_lock(_locks(out) / "zero-shot.lock"):
         if not zero_shot_current(_zero_shot_record(out, "bm25"), ws, budget, "bm25"):
             print("[negbench] zero-shot BM25", file=log)
