@@ -266,7 +266,7 @@ def slurm_cluster(tmp_path_factory):
                and not os.path.exists(f"/usr/sbin/{b}")]
     if missing:
         pytest.skip(f"Slurm/munge binaries not installed: {missing} (apt-get install "
-                    "slurm-wlm munge)")
+                    "slurmctld slurmd slurm-client munge)")
     pytest.importorskip("submitit")
     d = tempfile.mkdtemp(prefix="slurm-", dir="/tmp")  # short path for the munge socket
     os.chmod(d, 0o755)
