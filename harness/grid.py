@@ -215,8 +215,13 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
     if dispatch is not None:
         tasks = ((["zero-shot"] if want_zero_shot and zero_shot_needed(ws, budget, out) else [])
                  + [c.key for c in todo])
-        if tasks:
-            dispatch(tasks, log)
+        try:
+            if tasks:
+                dispatch(tasks, log)
+        except NegbenchError:  # failed tasks: the table still shows the runs that finished
+            if stop_after is None and (out / "records").is_dir():
+                write_table(ws, budget, configs, out, log)
+            raise
     else:
         if want_zero_shot:
             zero_shot_rows(ws, budget, out, log)

@@ -78,7 +78,7 @@ def cmd_run(args) -> int:
         raise NegbenchError(f"--track {track!r}: expected one of {', '.join(TRACKS)}")
     if args.shard and args.task:
         raise NegbenchError("--shard and --task exclude each other")
-    if args.shard and (args.executor != "local" or args.isolate):
+    if args.shard and args.executor != "local":
         raise NegbenchError("--shard is for array jobs submitted by hand; --executor "
                             f"{args.executor} submits every run itself")
     shard = Shard.parse(args.shard) if args.shard else None
