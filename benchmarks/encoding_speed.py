@@ -13,7 +13,7 @@ transformer; mean pooling and normalisation as in the sentence-transformers modu
 with ``onnxruntime``; int8 is ``onnxruntime.quantization.quantize_dynamic`` (QInt8 weights per channel, MatMul
 only).
 sentence-transformers' own ``backend="onnx"`` needs ``optimum``, whose install would downgrade
-transformers 5 -> 4.57 in this environment, so it is not used.
+transformers 5 -> 4.57 in this environment, so it is not used. Needs ``pip install onnx onnxruntime`` (``--no-onnx`` skips those sides).
 
 ``--ndcg`` also encodes the whole SciFact corpus with each backend and prints nDCG@10 on the
 test split (queries at length 64, docs at 256, exact search, beir profile).
