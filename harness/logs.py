@@ -11,6 +11,7 @@ LOGGER = "negbench"
 def setup_logging(verbose: int = 0, log_file: str | None = None) -> None:
     """negbench's messages on stderr (INFO; DEBUG with ``-v``, library INFO too with ``-vv``),
     and everything at DEBUG, timestamped, in ``log_file``."""
+    logging.disable(logging.NOTSET)  # a quiet in-process run before must not silence this one
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_negbench", False):

@@ -64,8 +64,9 @@ def test_sigkill_mid_training_then_rerun_equals_uninterrupted(tiny_model_dir, ir
     neg = killed / "negatives" / f"{KEY}.jsonl"
     mined_at = neg.stat().st_mtime_ns
 
-    again = subprocess.run(cmd + ["--output", str(killed)], env=env, capture_output=True, check=False,
-                           text=True)
+    loud = [c for c in cmd if c != "--quiet"]  # the resume notice is a progress message
+    again = subprocess.run(loud + ["--output", str(killed)], env=env, capture_output=True,
+                           check=False, text=True)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "reusing finished stage(s) mine" in again.stderr
     assert neg.stat().st_mtime_ns == mined_at  # mine was skipped, not redone

@@ -36,6 +36,16 @@ def sampler_params(items: list[str], samplers: list[str]) -> dict[str, dict]:
 
 
 def cmd_run(args) -> int:
+    """``negbench run``; ``--quiet``'s logging switch is undone on return (the Python API
+    calls this in the user's process)."""
+    disabled = logging.root.manager.disable
+    try:
+        return _run(args)
+    finally:
+        logging.disable(disabled)
+
+
+def _run(args) -> int:
     from negbench.harness import preflight
     from negbench.harness.budget import TRACKS, get_budget
     from negbench.harness.experiment import (
