@@ -11,7 +11,7 @@ variance). MDE: every sampler against the baseline, projected to 3, 5 and 10 see
 
 Usage (about 30 s on 2 cores)::
 
-    python benchmarks/seed_test_calibration.py --records results/runs/scifact-standard \\
+    python benchmarks/seed_test_calibration.py --records results/legacy-16-steps/scifact \\
         --sims 1000
 """
 
@@ -62,7 +62,7 @@ def simulate(seeds: dict[str, np.ndarray], k: int, seed_sd: float | None, n_sim:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--records", default="results/runs/scifact-standard",
+    p.add_argument("--records", default="results/legacy-16-steps/scifact",
                    help="results folder with records/ (several seeds per sampler)")
     p.add_argument("--measure", default="nDCG@10")
     p.add_argument("--sims", type=int, default=1000)

@@ -19,7 +19,8 @@ from negbench.strategies.dense_candidates import DenseRanker
 from negbench.strategies.registry import get_sampler
 
 MAXLEN = 64
-RECORDS = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-standard" / "records"
+RECORDS = (Path(__file__).resolve().parents[1] / "results" / "legacy-16-steps" / "scifact"
+           / "records")
 
 
 @pytest.fixture(scope="module")

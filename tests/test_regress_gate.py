@@ -85,7 +85,7 @@ def test_baseline_round_trip_and_config_mismatch(smoke_run, tmp_path):
     assert proc.stderr.count("\n") == 1
 
 
-RUN = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-standard"
+RUN = Path(__file__).resolve().parents[1] / "results" / "legacy-16-steps" / "scifact"
 
 
 def _copy(tmp_path, name: str, files: list[str], edit=None) -> Path:

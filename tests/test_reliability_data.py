@@ -104,7 +104,8 @@ def test_report_and_regress_refuse_records_of_different_data(tmp_path, irds_home
     out = tmp_path / "mixed"
     (out / "records").mkdir(parents=True)
     for i, name in enumerate(("in-batch-seed13.json", "in-batch-seed42.json")):
-        rec = json.loads((RUNS / "scifact-standard" / "records" / name).read_text())
+        legacy = RUNS.parent / "legacy-16-steps" / "scifact" / "records"
+        rec = json.loads((legacy / name).read_text())
         rec["data_fingerprint"] = f"{i}" * 64
         (out / "records" / name).write_text(json.dumps(rec))
     fails(["report", out, "--no-plots", "--output", tmp_path / "rep"],

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import cli, copy_records, fails
 
-RUN = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-standard"
+RUN = Path(__file__).resolve().parents[1] / "results" / "legacy-16-steps" / "scifact"
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
 FILES = ["in-batch-seed13.json", "in-batch-seed42.json", "zeroshot-bm25.json",
          "zeroshot-model.json"]

@@ -74,7 +74,7 @@ def test_eval_output_equal_to_its_run_keeps_the_run(tmp_path, irds_home, cache_d
 def _records(tmp_path: Path, bad: str | bytes) -> Path:
     out = tmp_path / "res"
     (out / "records").mkdir(parents=True)
-    src = RUNS / "scifact-standard" / "records" / "in-batch-seed13.json"
+    src = RUNS.parent / "legacy-16-steps" / "scifact" / "records" / "in-batch-seed13.json"
     (out / "records" / src.name).write_bytes(src.read_bytes())
     path = out / "records" / "broken.json"
     path.write_bytes(bad.encode() if isinstance(bad, str) else bad)
@@ -98,7 +98,7 @@ def test_a_malformed_record_is_named_by_report_regress_and_run(bad, message, sma
 
 
 def test_report_resamples_and_alpha_are_checked(tmp_path, cli_env):
-    out = RUNS / "scifact-standard"
+    out = RUNS.parent / "legacy-16-steps" / "scifact"
     fails(["report", out, "--resamples", "0", "--output", tmp_path / "rep"], cli_env,
           "--resamples must be >= 1", output=tmp_path / "rep")
     fails(["report", out, "--alpha", "nan", "--output", tmp_path / "rep"], cli_env,

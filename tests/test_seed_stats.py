@@ -20,7 +20,7 @@ from negbench.harness import stats
 from negbench.harness.comparability import check_comparable
 from negbench.harness.errors import NegbenchError
 
-RUN = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-standard"
+RUN = Path(__file__).resolve().parents[1] / "results" / "legacy-16-steps" / "scifact"
 MEASURE = "nDCG@10"
 ALPHA = 0.05
 

@@ -30,8 +30,8 @@ def register(sub) -> None:
                                    "seed-aware significance marks of `negbench report`, the "
                                    "forest plot, provenance on hover or click, sortable "
                                    "columns.",
-                       epilog="example: negbench leaderboard results/runs/scifact-standard "
-                              "results/runs/nfcorpus-standard --output site/")
+                       epilog="example: negbench leaderboard results/runs/scifact-query-side-h100 "
+                              "results/runs/nfcorpus-query-side-h100 --output site/")
     r.add_argument("results_dirs", nargs="+", metavar="DIR", help="--output folders of runs")
     r.add_argument("--output", required=True, help="folder for index.html")
     r.add_argument("--resamples", type=int, default=2000,
