@@ -151,14 +151,11 @@ def _stop(proc, timeout=30) -> None:
     proc.wait()
 
 
-def _submit(argv, env, monkeypatch) -> int:
-    """``negbench *argv`` in this process (the submitting side only waits; the runs happen in
-    the engine's task processes), with ``env`` set for it and forwarded to the tasks."""
-    from negbench.harness.cli import main
-
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    return main([a for a in argv if a != "--quiet"])  # --quiet would silence this process
+def _submit(argv, env) -> subprocess.CompletedProcess:
+    """``negbench *argv`` as its own process (the submitting side only waits; the runs happen
+    in the engine's task processes). Not in pytest's process: an engine's client (Ray's
+    driver threads) left in it made later in-process torch training crash."""
+    return subprocess.run([*CLI, *argv], env=env, capture_output=True, text=True, check=False)
 
 
 def _check_records(out, ref, resumed) -> None:
@@ -212,14 +209,15 @@ def ray_cluster(tmp_path_factory):
 
 @pytest.mark.scale
 def test_ray_executor_equals_local(reference, ray_cluster, small, tiny_model_dir, cli_env,
-                                   tmp_path, monkeypatch, capsys):
+                                   tmp_path):
     """One Ray task per run (1 CPU each) on a running cluster: the records of the plain
     in-process grid. (A killed task resumed: the Slurm test below; the resume itself is the
     run's manifest, the same under every executor.)"""
     out = tmp_path / "out"
     argv = sub_argv(small, tiny_model_dir, out, "--executor", "ray", "--ray-address",
                     ray_cluster)
-    assert _submit(argv, cli_env, monkeypatch) == 0, capsys.readouterr().err[-3000:]
+    proc = _submit(argv, cli_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     _check_records(out, reference[1], [])
 
 
@@ -316,13 +314,13 @@ def slurm_cluster(tmp_path_factory):
 
 @pytest.mark.scale
 def test_slurm_executor_equals_local(reference, slurm_cluster, small, tiny_model_dir, cli_env,
-                                     tmp_path, monkeypatch, capsys):
+                                     tmp_path):
     """A job array of one task per run (1 CPU each, two at once on the 2-CPU node)."""
     out = tmp_path / "out"
     argv = sub_argv(small, tiny_model_dir, out, "--executor", "slurm", "--slurm-cpus", "1",
                     "--slurm-time", "20")
-    assert _submit(argv, {**cli_env, **slurm_cluster}, monkeypatch) == 0, \
-        capsys.readouterr().err[-3000:]
+    proc = _submit(argv, {**cli_env, **slurm_cluster})
+    assert proc.returncode == 0, proc.stderr[-3000:]
     _check_records(out, reference[1], [])
     assert list((out / "slurm").iterdir())  # submitit's job folders
 
