@@ -10,7 +10,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from negbench.harness.atomic import write_text_atomic as _write_text_atomic
+# the one atomic write (harness.atomic); records and its importers call it from here
+from negbench.harness.atomic import write_text_atomic
 from negbench.harness.errors import NegbenchError
 
 SCHEMA = 1
@@ -47,12 +48,6 @@ def rss_provenance(isolated: bool) -> dict:
 
 def write_json_atomic(obj: dict, path: Path) -> None:
     write_text_atomic(json.dumps(obj, indent=1) + "\n", path)
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    """``text`` to ``path`` through a uniquely named temporary renamed into place
-    (``harness.atomic``: safe when several processes write into one folder)."""
-    _write_text_atomic(text, path)
 
 
 def read_records(folder: Path) -> list[dict]:
