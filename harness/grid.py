@@ -16,6 +16,7 @@ from negbench.harness.budget import Budget
 from negbench.harness.comparability import check_comparable
 from negbench.harness.errors import NegbenchError
 from negbench.harness.fingerprint import matches
+from negbench.harness.pipeline.stages import base_encodings
 from negbench.harness.records import read_records, write_text_atomic
 from negbench.harness.runner import RunConfig, execute_run, is_done, zero_shot_bm25, zero_shot_model
 from negbench.harness.table import results_table
@@ -230,6 +231,11 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
             print(f"[negbench] run {cfg.key}{' (resuming an interrupted run)' if partial else ''}",
                   file=log)
             execute_run(cfg, ws, out, keep_model=keep_models, stop_after=stop_after)
+        if todo or want_zero_shot:
+            enc = base_encodings(ws)
+            print(f"[negbench] base-model encodings computed by this grid: {enc['doc']} "
+                  f"corpus, {enc['query']} query set(s); the rest came from the cache "
+                  f"({ws.cache_dir})", file=log)
     if stop_after is not None:
         return None
     return write_table(ws, budget, configs, out, log)

@@ -32,7 +32,7 @@ from negbench.harness.pipeline.executor import (  # noqa: F401 - re-exported for
     run_stages,
     sha256_tree,
 )
-from negbench.harness.pipeline.stages import STAGES, TRACK_STAGES, RunState
+from negbench.harness.pipeline.stages import STAGES, TRACK_STAGES, RunState, base_encodings
 from negbench.harness.records import (
     SCHEMA,
     library_versions,
@@ -245,6 +245,10 @@ def write_trained_record(s: RunState) -> Path:
         "config": cfg.to_dict(),
         "resumed_stages": list(s.log.reused),
         "peak_rss_mb_after_stage": dict(s.log.peak_rss_mb),
+        # what this run made the base model encode (cache misses): a grid shares one corpus
+        # encoding per (model, length), so "doc" is 1 for the first run needing it, else 0
+        "base_encodings_computed": {k: v - s.encodings_at_start.get(k, 0)
+                                    for k, v in base_encodings(ws).items()},
     }
     rec = _record(ws, "trained", cfg.sampler, ev, timings, extra)
     rec_path = s.out / "records" / f"{cfg.key}.json"
@@ -272,6 +276,7 @@ def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
                         ws.data_fingerprint)
     deterministic(cfg.seed, ws.device)
     state.log = StageLog()
+    state.encodings_at_start = base_encodings(ws)
     run_stages(stages, state, manifest, cfg.key, state.log, stop_after)
     if stop_after is not None and stop_after != stages[-1].name:
         return None

@@ -99,6 +99,8 @@ def test_query_side_encodes_the_corpus_once_and_leaves_documents_alone(query_sid
         assert rec["training"]["document_vectors_sha256"] == sha256_file(doc_file)
         assert rec["trained_model_fingerprint"] != ws.base_encoder.fingerprint
         assert rec["steps"] == 3 and rec["train_examples"] == 919
+        # the zero-shot row encoded the corpus; the runs reused it and say so
+        assert rec["base_encodings_computed"]["doc"] == 0
     np.testing.assert_array_equal(before, np.load(doc_file))
     assert ws.base_encoder.calls_by_kind["doc"] == 1
 

@@ -41,6 +41,7 @@ class RunState:
     run_path: Path | None = None
     fn_report: dict | None = None
     log: Any = None  # the executor's StageLog (seconds so far, reused stages)
+    encodings_at_start: dict = field(default_factory=dict)  # base_encodings() when it began
 
     @property
     def work(self) -> Path:
@@ -49,6 +50,13 @@ class RunState:
     @property
     def model_dir(self) -> Path:
         return self.work / "model"
+
+
+def base_encodings(ws) -> dict[str, int]:
+    """Encodings the workspace's base model has computed so far (cache misses), by kind;
+    zeros while the model is not loaded (nothing encoded yet)."""
+    enc = ws.__dict__.get("base_encoder")
+    return dict(getattr(enc, "calls_by_kind", None) or {"query": 0, "doc": 0})
 
 
 def mining_facts(extra: dict) -> dict:

@@ -1,0 +1,87 @@
+"""A whole comparison's cost: a finished grid folder against the naive cost of running each
+of its runs on its own (one corpus encoding per run).
+
+Reads every trained record in ``FOLDER/records``: the wall time of its stages (``timings_s``)
+and ``base_encodings_computed`` (the base-model encodings the run itself computed, cache
+misses; 0 corpus encodings for a run that reused the grid's shared one). Then encodes the
+suite's corpus once with the harness's encoder, bypassing the cache, to measure what one
+corpus encoding costs on this machine right now (``--encode-seconds S`` gives a figure
+measured elsewhere instead). Prints, for the grid as run and for the naive alternative:
+runs, corpus encodings, and wall time (stage time of the runs + corpus encodings x their
+cost), and the ratio. Runs recorded before ``base_encodings_computed`` existed are counted
+as "not recorded" and left out of the encodings figure (said so), never guessed.
+
+    python benchmarks/grid_cost.py results/runs/scifact-query-side [--encode-seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def load_runs(folder: Path) -> list[dict]:
+    recs = []
+    for path in sorted((folder / "records").glob("*.json")):
+        rec = json.loads(path.read_text())
+        if rec.get("kind") == "trained":
+            recs.append(rec)
+    return recs
+
+
+def corpus_encoding_seconds(rec: dict) -> float:
+    """Encode the record's suite corpus once, at its evaluation length, without the cache."""
+    from negbench.harness.workspace import Workspace
+    from negbench.suites.registry import get_suite
+
+    ws = Workspace(get_suite(rec["suite"]), model=rec["model"], progress=True)
+    length = rec["budget"]["eval_max_length"]
+    texts = ws.data.corpus.texts()
+    inner = ws.base_encoder.inner
+    t0 = time.perf_counter()
+    inner.encode(texts, "doc", length)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("folder", type=Path, help="a grid's output folder (records/ inside)")
+    ap.add_argument("--encode-seconds", type=float, default=None,
+                    help="cost of one corpus encoding (default: measure it here, once)")
+    args = ap.parse_args()
+    runs = load_runs(args.folder)
+    if not runs:
+        raise SystemExit(f"error: no trained records in {args.folder / 'records'}")
+    stage_s = sum(sum(r.get("timings_s", {}).values()) for r in runs)
+    counted = [r for r in runs if "base_encodings_computed" in r]
+    docs = sum(r["base_encodings_computed"]["doc"] for r in counted)
+    enc_s = (args.encode_seconds if args.encode_seconds is not None
+             else corpus_encoding_seconds(runs[0]))
+    how = "given" if args.encode_seconds is not None else "measured now"
+    print(f"grid folder: {args.folder}  ({len(runs)} trained runs; suite {runs[0]['suite']}, "
+          f"model {runs[0]['model']}, track {runs[0].get('track')}, "
+          f"device {runs[0].get('device', {}).get('device')})")
+    print(f"one corpus encoding: {enc_s:.1f} s ({how})")
+    per_run = sorted(sum(r.get("timings_s", {}).values()) for r in runs)
+    print(f"stage time per run: median {per_run[len(per_run) // 2]:.0f} s, "
+          f"min {per_run[0]:.0f} s, max {per_run[-1]:.0f} s")
+    print(f"corpus encodings computed by the runs: {docs} in the {len(counted)} runs that "
+          f"record it; {len(runs) - len(counted)} runs predate that field (not recorded)")
+    # the grid as run: at most one corpus encoding (the first run needing it, or an earlier
+    # grid on this cache); naive: every run encodes the corpus for itself
+    shared_enc = max(docs, 1)
+    shared = stage_s + (0 if docs else enc_s)  # a computed encoding is already in stage_s
+    naive = stage_s - docs * enc_s + len(runs) * enc_s
+    rows = [("negbench grid (shared cache)", shared_enc, shared),
+            ("naive (one corpus encoding per run)", len(runs), naive)]
+    print(f"{'':38} {'corpus encodings':>17} {'wall time':>12}")
+    for name, n, s in rows:
+        print(f"{name:38} {n:>17} {s / 3600:>10.2f} h")
+    print(f"naive / negbench: encodings {len(runs) / shared_enc:.0f}x, wall time "
+          f"{naive / shared:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
