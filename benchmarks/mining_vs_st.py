@@ -12,7 +12,7 @@ the other, the order alternating. Wall time and CPU time (user + system, the les
 load-sensitive of the two) are printed per side; every figure to quote is a ratio of the two
 sides measured in this one invocation (the machine may be shared).
 
-    python benchmarks/mining_vs_st.py [--nfcorpus] [--limit N] [--warm-repeats 2]
+    python benchmarks/mining_vs_st.py [--nfcorpus | --suites nfcorpus] [--limit N] [--warm-repeats 2]
 
 ``--limit N`` mines over a subset (every judged doc plus the first N others; for development).
 ``--nfcorpus`` also runs NFCorpus train (110,575 pairs, 3,633 docs).
@@ -173,6 +173,8 @@ def compare(name: str, folder: Path, tmp: Path, warm_repeats: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nfcorpus", action="store_true", help="also NFCorpus train (bigger)")
+    ap.add_argument("--suites", default=None,
+                    help="comma-separated, instead of the above: e.g. nfcorpus alone")
     ap.add_argument("--limit", type=int, default=None,
                     help="judged docs plus the first N others (development)")
     ap.add_argument("--warm-repeats", type=int, default=2)
@@ -181,7 +183,9 @@ def main() -> None:
     tmp = Path(args.tmp or tempfile.mkdtemp(prefix="mining-vs-st-"))
     print(f"machine: {os.cpu_count()} CPUs, shared with other jobs; ratios are side by side in "
           f"this run; work folder {tmp}")
-    for name in ["scifact"] + (["nfcorpus"] if args.nfcorpus else []):
+    names = (args.suites.split(",") if args.suites
+             else ["scifact"] + (["nfcorpus"] if args.nfcorpus else []))
+    for name in names:
         folder = DATA / f"beir-{name}"
         if args.limit is not None:
             folder = subset_folder(folder, tmp / f"{name}-subset", args.limit)
