@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -55,7 +56,8 @@ def main() -> None:
     runs = load_runs(args.folder)
     if not runs:
         raise SystemExit(f"error: no trained records in {args.folder / 'records'}")
-    stage_s = sum(sum(r.get("timings_s", {}).values()) for r in runs)
+    per_run = sorted(sum(r.get("timings_s", {}).values()) for r in runs)
+    stage_s, median = sum(per_run), statistics.median(per_run)
     counted = [r for r in runs if "base_encodings_computed" in r]
     docs = sum(r["base_encodings_computed"]["doc"] for r in counted)
     enc_s = (args.encode_seconds if args.encode_seconds is not None
@@ -65,8 +67,7 @@ def main() -> None:
           f"model {runs[0]['model']}, track {runs[0].get('track')}, "
           f"device {runs[0].get('device', {}).get('device')})")
     print(f"one corpus encoding: {enc_s:.1f} s ({how})")
-    per_run = sorted(sum(r.get("timings_s", {}).values()) for r in runs)
-    print(f"stage time per run: median {per_run[len(per_run) // 2]:.0f} s, "
+    print(f"stage time per run: median {median:.0f} s, "
           f"min {per_run[0]:.0f} s, max {per_run[-1]:.0f} s")
     print(f"corpus encodings computed by the runs: {docs} in the {len(counted)} runs that "
           f"record it; {len(runs) - len(counted)} runs predate that field (not recorded)")
@@ -84,9 +85,9 @@ def main() -> None:
           f"{naive / shared:.2f}x")
     # runs slowed by other jobs on a shared machine inflate the sums: the same with every run
     # at the median stage time
-    med = per_run[len(per_run) // 2] * len(runs)
+    med = median * len(runs)
     med_shared, med_naive = med + enc_s, med + len(runs) * enc_s
-    print(f"with every run at the median ({per_run[len(per_run) // 2]:.0f} s): negbench "
+    print(f"with every run at the median ({median:.0f} s): negbench "
           f"{med_shared / 3600:.2f} h, naive {med_naive / 3600:.2f} h, naive / negbench "
           f"{med_naive / med_shared:.2f}x")
 

@@ -78,8 +78,12 @@ class CachedEncoder:
         self.fingerprint = inner.fingerprint
         self.device = getattr(inner, "device", "cpu")
         self.cache_dir = Path(cache_dir) / "embeddings"
-        self.calls = 0  # encodings actually computed (cache misses)
-        self.calls_by_kind: dict[str, int] = {"query": 0, "doc": 0}
+        self.calls_by_kind: dict[str, int] = {"query": 0, "doc": 0}  # cache misses
+
+    @property
+    def calls(self) -> int:
+        """Encodings actually computed (cache misses), all kinds."""
+        return sum(self.calls_by_kind.values())
 
     def path(self, texts: list[str], kind: Kind, max_length: int) -> Path:
         """Where the encoding of ``texts`` is (or will be) cached."""
@@ -107,7 +111,6 @@ class CachedEncoder:
 
     def _encode(self, texts: list[str], kind: Kind, max_length: int, path: Path) -> np.ndarray:
         emb = self.inner.encode(texts, kind, max_length)
-        self.calls += 1
         self.calls_by_kind[kind] += 1
         with atomic_file(path, "wb", suffix=".npy.tmp") as fh:
             np.save(fh, emb)

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def default_gpus(track: str, device: str) -> int:
     return 1 if track == "full" or str(device).startswith("cuda") else 0
 
 
-class Executor:
+class Executor(ABC):
     """Runs named tasks, each in its own process; ``__call__(tasks, log)`` returns when all
     have ended and raises (one line) naming the tasks that failed."""
 
@@ -100,8 +101,9 @@ class Executor:
         if rest:
             self._check(rest, self.run(rest, log), log)
 
+    @abstractmethod
     def run(self, tasks: list[str], log) -> list[int]:
-        raise NotImplementedError
+        """Run ``tasks``, each in its own process; their exit codes, in order."""
 
     def _check(self, tasks: list[str], codes: list[int], log) -> None:
         failed = [f"{t} (exit {c})" for t, c in zip(tasks, codes) if c != 0]

@@ -93,7 +93,7 @@ def mine(s: RunState) -> tuple[list[Path], dict]:
 
     data, ws, cfg = s.ws.data, s.ws, s.cfg
     ctx = mining_context(s)
-    calls_before = ws.base_encoder.calls if "base_encoder" in ws.__dict__ else 0
+    before = base_encodings(ws)
     s.rows = s.sampler.mine(ctx)
     if ctx.extra.get("input_file") and ctx.extra.get("input_format", "negbench") == "negbench":
         # a user's negatives file: errors name its lines
@@ -103,7 +103,7 @@ def mine(s: RunState) -> tuple[list[Path], dict]:
                 int(ctx.extra.get("fallback_pairs", 0)))
     s.neg_path = _neg_path(s)
     s.neg_sha = write_negatives(s.rows, s.neg_path)
-    calls = (ws.base_encoder.calls if "base_encoder" in ws.__dict__ else 0) - calls_before
+    calls = sum(base_encodings(ws).values()) - sum(before.values())
     s.mining = {"encode_calls": calls, **mining_facts(ctx.extra)}
     return [s.neg_path], {"rows": len(s.rows), **s.mining}
 
