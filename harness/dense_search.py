@@ -10,8 +10,14 @@ Hits = list[tuple[str, float]]
 
 def sort_hits(hits: Hits) -> Hits:
     """trec_eval order: score descending, ties broken by doc id descending (deterministic)."""
-    by_id = sorted(hits, key=lambda h: h[0], reverse=True)
-    return sorted(by_id, key=lambda h: -h[1])
+    return sorted(hits, key=lambda h: (h[1], h[0]), reverse=True)
+
+
+def id_ranks(doc_ids: list[str]) -> np.ndarray:
+    """Each doc's position in the ids' string order (Python's, as ``sort_hits`` compares)."""
+    ranks = np.empty(len(doc_ids), dtype=np.int64)
+    ranks[sorted(range(len(doc_ids)), key=doc_ids.__getitem__)] = np.arange(len(doc_ids))
+    return ranks
 
 
 def exact_search(query_emb: np.ndarray, doc_emb: np.ndarray, k: int,
@@ -60,5 +66,13 @@ def search_run(qids: list[str], query_emb: np.ndarray, doc_ids: list[str], doc_e
     search with faiss on the CPU, with torch on an accelerator."""
     scores, idx = (exact_search(query_emb, doc_emb, k) if device == "cpu"
                    else torch_exact_search(query_emb, doc_emb, k, device))
-    return {q: sort_hits([(doc_ids[j], float(s)) for s, j in zip(scores[r], idx[r]) if j >= 0])
-            for r, q in enumerate(qids)}
+    if not len(qids):
+        return {}
+    # sort_hits' order for the whole matrix at once: score descending, then doc id descending
+    order = np.lexsort((-id_ranks(doc_ids)[idx], -scores), axis=-1)
+    idx, scores = np.take_along_axis(idx, order, -1), np.take_along_axis(scores, order, -1)
+    run = {}
+    for r, q in enumerate(qids):
+        keep = idx[r] >= 0
+        run[q] = list(zip([doc_ids[j] for j in idx[r][keep].tolist()], scores[r][keep].tolist()))
+    return run

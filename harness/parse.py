@@ -15,6 +15,7 @@ import re
 from negbench.harness.errors import NegbenchError
 
 _INT = re.compile(r"^[+-]?[0-9]+$")
+_SPACE = re.compile(r"\s")  # the characters str.isspace() accepts, checked for every code point
 _FLOAT = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 REL_LIMIT = 2**31  # relevance grades beyond a 32-bit int are not grades (trec_eval: long)
 
@@ -65,7 +66,7 @@ def identifier(value: object, what: str, loc: str) -> str:
     text = str(value)
     if not text:
         raise NegbenchError(f"{loc}: {what} is empty")
-    if any(c.isspace() for c in text):
+    if _SPACE.search(text):
         raise NegbenchError(f"{loc}: {what} {text!r} contains whitespace (TREC files could not "
                             "hold it)")
     problem = _text_error(text)

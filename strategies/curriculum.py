@@ -14,8 +14,8 @@ from negbench.strategies.engine import (
     check_num_negatives,
     finish,
     pair_rng,
+    pair_windows,
     random_negatives,
-    window,
 )
 from negbench.strategies.refreshing import as_map, check_refresh_every, scratch
 from negbench.strategies.registry import register
@@ -105,9 +105,9 @@ class CurriculumNegatives(Sampler):
         depth = window_depth(p, progress, len(ctx.corpus))
         pairs = training_pairs(ctx.train)
         chosen = {}
+        windows = pair_windows(rankings, pairs, ctx.exclude, p.ranking_depth)
         for q, pos in pairs:
-            banned = ctx.exclude.get(q, set()) | {pos}
-            ranked = [d for d, _ in window(rankings.get(q, []), banned, p.ranking_depth)]
+            ranked = [d for d, _ in windows[(q, pos)]]
             us = pair_rng(ctx.seed, q, "curriculum|" + pos).random(p.num_negatives)
             negs: list[str] = []
             for u in us:
@@ -115,7 +115,8 @@ class CurriculumNegatives(Sampler):
                 if rank < len(ranked):
                     d = next((x for x in ranked[rank:] + ranked[:rank] if x not in negs), None)
                 else:
-                    d = random_negatives(ctx.corpus.ids, banned | set(ranked) | set(negs), [], 1,
+                    banned = ctx.exclude.get(q, set()) | {pos} | set(ranked) | set(negs)
+                    d = random_negatives(ctx.corpus.ids, banned, [], 1,
                                          pair_rng(ctx.seed, q, f"curriculum|{rank}|{pos}"))[0]
                 if d is not None:
                     negs.append(d)

@@ -15,8 +15,9 @@ the deeper search) and ``fallback_pairs`` (topped up at random); the two are dis
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow
 
 Pair = tuple[str, str]
+_NONE: frozenset[str] = frozenset()
 Ranker = Callable[[list[str], int], dict[str, Hits]]  # (query ids, depth) -> rankings
 Chooser = Callable[[dict[Pair, Hits], int], dict[Pair, tuple[str, ...]]]  # windows, range_max
 
@@ -81,7 +83,25 @@ def pair_rng(seed: int, query_id: str, positive_id: str) -> np.random.Generator:
 
 def window(hits: Hits, banned: set[str], range_max: int) -> Hits:
     """The first ``range_max`` non-positive candidates of a ranking."""
-    return [(d, s) for d, s in hits if d not in banned][:range_max]
+    return list(islice((h for h in hits if h[0] not in banned), range_max))
+
+
+def pair_windows(rankings: dict[str, Hits], pairs: Iterable[Pair],
+                 exclude: dict[str, set[str]], width: int) -> dict[Pair, Hits]:
+    """Each pair's ``window`` of its query's ranking, the query's judged docs and the pair's
+    positive banned. A positive among the judged docs (every pair of suite data) bans nothing
+    more, so such pairs share one window per query: treat the lists as read-only."""
+    per_query: dict[str, Hits] = {}
+    out: dict[Pair, Hits] = {}
+    for q, pos in pairs:
+        banned = exclude.get(q, _NONE)
+        if pos in banned:
+            if q not in per_query:
+                per_query[q] = window(rankings.get(q, []), banned, width)
+            out[(q, pos)] = per_query[q]
+        else:
+            out[(q, pos)] = window(rankings.get(q, []), banned | {pos}, width)
+    return out
 
 
 def relative_threshold(positive_score: float, relative_margin: float) -> float:
@@ -90,10 +110,11 @@ def relative_threshold(positive_score: float, relative_margin: float) -> float:
     return positive_score - abs(positive_score) * relative_margin
 
 
-def select(cands: Hits, p: WindowParams, rng: np.random.Generator,
+def select(cands: Hits, p: WindowParams, rng: np.random.Generator | None,
            positive_score: float | None = None) -> tuple[str, ...]:
     """From a window of non-positive candidates: apply score filters and margins against
-    ``positive_score``, skip the first ``range_min`` survivors, sample (``top``/``random``)."""
+    ``positive_score``, skip the first ``range_min`` survivors, sample (``top``/``random``;
+    ``rng`` is needed only for ``random``)."""
     if p.max_score is not None:
         cands = [(d, s) for d, s in cands if s <= p.max_score]
     if p.min_score is not None:
@@ -173,8 +194,7 @@ def mine_ranked(ctx: MiningContext, pairs: list[Pair], rank: Ranker, choose: Cho
     while todo:
         qids = sorted({q for q, _ in todo})
         rankings = rank(qids, ranking_depth(width, ctx.exclude))
-        windows = {(q, pos): window(rankings.get(q, []), ctx.exclude.get(q, set()) | {pos},
-                                    width) for q, pos in todo}
+        windows = pair_windows(rankings, todo, ctx.exclude, width)
         got = choose(windows, width)
         for pair in todo:
             if pair not in chosen or len(got.get(pair, ())) >= len(chosen[pair]):
@@ -195,7 +215,8 @@ def window_chooser(p: WindowParams, seed: int,
 
     def choose(windows: dict[Pair, Hits], width: int) -> dict[Pair, tuple[str, ...]]:
         wp = replace(p, range_max=width)
-        return {(q, pos): select(w, wp, pair_rng(seed, q, pos),
+        # top sampling draws nothing: no per-pair generator to seed
+        return {(q, pos): select(w, wp, pair_rng(seed, q, pos) if p.sampling == "random" else None,
                                  positive_scores.get((q, pos)) if positive_scores else None)
                 for (q, pos), w in windows.items()}
 

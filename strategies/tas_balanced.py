@@ -15,8 +15,8 @@ from negbench.strategies.engine import (
     check_num_negatives,
     finish,
     pair_rng,
+    pair_windows,
     ranking_depth,
-    window,
 )
 from negbench.strategies.refreshing import ClusterPlan, query_texts
 from negbench.strategies.registry import register
@@ -125,9 +125,8 @@ class TasBalanced(Sampler):
             qids = sorted({q for q, _ in pairs})
             rankings = ctx.bm25().search({q: ctx.train.queries[q] for q in qids},
                                          ranking_depth(p.range_max, ctx.exclude))
-        windows = {(q, pos): [d for d, _ in window(rankings.get(q, []),
-                                                   ctx.exclude.get(q, set()) | {pos},
-                                                   p.range_max)] for q, pos in pairs}
+        windows = {pair: [d for d, _ in w] for pair, w in
+                   pair_windows(rankings, pairs, ctx.exclude, p.range_max).items()}
         wanted = sorted({(q, d) for (q, pos), w in windows.items() for d in [pos, *w]})
         score = self._teacher_scores(ctx, wanted)
         flat = [((q, pos), d, score[(q, pos)] - score[(q, d)])

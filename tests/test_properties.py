@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 from negbench.harness.beir_folder import load_beir_folder
 from negbench.harness.conventions import get_profile
-from negbench.harness.dense_search import sort_hits
+from negbench.harness.dense_search import search_run, sort_hits
 from negbench.harness.evaluate import evaluate_run
 from negbench.harness.measures import parse_measures
 from negbench.harness.records import write_trec_run
 from negbench.harness.trec_files import read_trec_qrels, read_trec_run
+from negbench.strategies.engine import pair_windows
 
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -147,3 +148,50 @@ def test_missing_queries_count_as_zero(data, draw):
         for q in judged:
             assert ev.per_query[m][q] == (full.per_query[m][q] if q in keep else 0.0)
         assert abs(ev.means[m] - sum(ev.per_query[m].values()) / len(judged)) < 1e-12
+
+
+def _two_sorts(hits):
+    """The reference tie order, written independently: id descending, then a stable sort by
+    score descending."""
+    return sorted(sorted(hits, key=lambda h: h[0], reverse=True), key=lambda h: -h[1])
+
+
+@SETTINGS
+@given(st.lists(st.tuples(ids, st.integers(-3, 3).map(float)), max_size=40,
+                unique_by=lambda h: h[0]))
+def test_sort_hits_is_score_then_id_descending(hits):
+    assert sort_hits(hits) == _two_sorts(hits)
+
+
+@SETTINGS
+@given(st.lists(ids, min_size=1, max_size=30, unique=True), st.integers(1, 5), st.data())
+def test_search_run_matches_sorting_every_score(doc_ids, n_queries, draw):
+    """Exact search in trec_eval order, ties (integer vectors: many equal scores) included."""
+    import numpy as np
+
+    vec = st.lists(st.integers(-2, 2), min_size=4, max_size=4)
+    docs = np.array(draw.draw(st.lists(vec, min_size=len(doc_ids), max_size=len(doc_ids))),
+                    dtype=np.float32)
+    queries = np.array(draw.draw(st.lists(vec, min_size=n_queries, max_size=n_queries)),
+                       dtype=np.float32)
+    qids = [f"q{i}" for i in range(n_queries)]
+    run = search_run(qids, queries, doc_ids, docs, len(doc_ids))
+    for i, q in enumerate(qids):
+        expected = _two_sorts([(d, float(queries[i] @ docs[j])) for j, d in enumerate(doc_ids)])
+        assert run[q] == expected
+
+
+@SETTINGS
+@given(st.lists(ids, min_size=1, max_size=25, unique=True), st.integers(1, 12), st.data())
+def test_pair_windows_equal_one_window_per_pair(doc_ids, width, draw):
+    """Shared per-query windows give what banning each pair's positive separately gives."""
+    qids = draw.draw(st.lists(st.sampled_from(["q1", "q2", "q3"]), min_size=1, unique=True))
+    rankings = {q: [(d, -float(r)) for r, d in enumerate(draw.draw(st.permutations(doc_ids)))]
+                for q in qids}
+    exclude = {q: set(draw.draw(st.lists(st.sampled_from(doc_ids), max_size=5))) for q in qids}
+    pairs = draw.draw(st.lists(st.tuples(st.sampled_from(qids + ["q-unranked"]),
+                                         st.sampled_from(doc_ids)), min_size=1, unique=True))
+    got = pair_windows(rankings, pairs, exclude, width)
+    for q, pos in pairs:
+        banned = exclude.get(q, set()) | {pos}
+        assert got[(q, pos)] == [h for h in rankings.get(q, []) if h[0] not in banned][:width]
