@@ -13,6 +13,7 @@ load-sensitive of the two) are printed per side; every figure to quote is a rati
 sides measured in this one invocation (the machine may be shared).
 
     python benchmarks/mining_vs_st.py [--nfcorpus | --suites nfcorpus] [--limit N] [--warm-repeats 2]
+        [--tmp DIR [--skip-cold]]
 
 ``--limit N`` mines over a subset (every judged doc plus the first N others; for development).
 ``--nfcorpus`` also runs NFCorpus train (110,575 pairs, 3,633 docs).
@@ -135,16 +136,21 @@ def overlap(a: dict, b: dict) -> tuple[float, float]:
     return 100 * statistics.mean(shared), 100 * statistics.mean(same)
 
 
-def compare(name: str, folder: Path, tmp: Path, warm_repeats: int) -> None:
+def compare(name: str, folder: Path, tmp: Path, warm_repeats: int, skip_cold: bool) -> None:
     caches = {side: tmp / f"{name}-{side}-cache" for side in ("negbench", "st")}
-    runs: dict[str, dict[str, list[dict]]] = {"cold": {}, "warm": {}}
-    # cold: both sides at once (each its own process), so a change in the machine's load
-    # hits both alike; they compete with each other for the same cores
-    procs = {side: start(side, folder, caches[side], tmp / f"{name}-{side}-cold")
-             for side in ("negbench", "st")}
-    for side, proc in procs.items():
-        runs["cold"][side] = [result(side, proc)]
-        print(f"  cold {side}: {runs['cold'][side][0]['seconds']:.1f} s", flush=True)
+    runs: dict[str, dict[str, list[dict]]] = {"warm": {}} if skip_cold else {"cold": {}, "warm": {}}
+    if skip_cold:
+        missing = [str(c) for c in caches.values() if not c.is_dir()]
+        if missing:
+            sys.exit(f"--skip-cold: no caches of an earlier run in --tmp: {', '.join(missing)}")
+    else:
+        # cold: both sides at once (each its own process), so a change in the machine's load
+        # hits both alike; they compete with each other for the same cores
+        procs = {side: start(side, folder, caches[side], tmp / f"{name}-{side}-cold")
+                 for side in ("negbench", "st")}
+        for side, proc in procs.items():
+            runs["cold"][side] = [result(side, proc)]
+            print(f"  cold {side}: {runs['cold'][side][0]['seconds']:.1f} s", flush=True)
     for r in range(warm_repeats):
         order = ("st", "negbench") if r % 2 == 0 else ("negbench", "st")
         for side in order:
@@ -152,9 +158,9 @@ def compare(name: str, folder: Path, tmp: Path, warm_repeats: int) -> None:
             runs["warm"].setdefault(side, []).append(res)
             print(f"  warm {side}: {res['seconds']:.1f} s", flush=True)
     (tmp / f"{name}-results.json").write_text(json.dumps(runs))
-    shared, same = overlap(runs["cold"]["negbench"][0]["negatives"],
-                           runs["cold"]["st"][0]["negatives"])
-    n_pairs = len(runs["cold"]["negbench"][0]["negatives"])
+    first = runs["cold" if "cold" in runs else "warm"]
+    shared, same = overlap(first["negbench"][0]["negatives"], first["st"][0]["negatives"])
+    n_pairs = len(first["negbench"][0]["negatives"])
     print(f"\n{name}: {n_pairs} pairs; negatives shared with sentence-transformers: "
           f"{shared:.1f} % (identical rows {same:.1f} %)")
     print("| mode | negbench s | ST s | wall ratio (negbench / ST) | negbench CPU s | ST CPU s "
@@ -179,6 +185,8 @@ def main() -> None:
                     help="judged docs plus the first N others (development)")
     ap.add_argument("--warm-repeats", type=int, default=2)
     ap.add_argument("--tmp", default=None, help="work folder (default: a new temporary one)")
+    ap.add_argument("--skip-cold", action="store_true",
+                    help="reuse both sides' caches left in --tmp by an earlier run: warm only")
     args = ap.parse_args()
     tmp = Path(args.tmp or tempfile.mkdtemp(prefix="mining-vs-st-"))
     print(f"machine: {os.cpu_count()} CPUs, shared with other jobs; ratios are side by side in "
@@ -193,7 +201,7 @@ def main() -> None:
         print(f"{name} train, {n_docs:,} docs, ranks {PARAMS['range_min']}-"
               f"{PARAMS['range_max']}, {PARAMS['num_negatives']} negatives, sampling "
               f"{PARAMS['sampling']}, length {LENGTH}, batch {BATCH}", flush=True)
-        compare(name, folder, tmp, args.warm_repeats)
+        compare(name, folder, tmp, args.warm_repeats, args.skip_cold)
 
 
 if __name__ == "__main__":
