@@ -13,6 +13,7 @@ other jobs on a shared machine). Runs recorded before ``base_encodings_computed`
 as "not recorded" and left out of the encodings figure (said so), never guessed.
 
     python benchmarks/grid_cost.py results/runs/scifact-query-side [--encode-seconds S]
+        [--samplers in-batch,random,...]
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import time
 from pathlib import Path
 
 
-def load_runs(folder: Path) -> list[dict]:
+def load_runs(folder: Path, samplers: list[str] | None = None) -> list[dict]:
+    """The trained records of the folder (only those of ``samplers`` when given)."""
     recs = []
     for path in sorted((folder / "records").glob("*.json")):
         rec = json.loads(path.read_text())
-        if rec.get("kind") == "trained":
+        if rec.get("kind") == "trained" and (samplers is None or rec["name"] in samplers):
             recs.append(rec)
     return recs
 
@@ -52,8 +54,10 @@ def main() -> None:
     ap.add_argument("folder", type=Path, help="a grid's output folder (records/ inside)")
     ap.add_argument("--encode-seconds", type=float, default=None,
                     help="cost of one corpus encoding (default: measure it here, once)")
+    ap.add_argument("--samplers", default=None,
+                    help="comma list: count only these samplers' runs (default: every run)")
     args = ap.parse_args()
-    runs = load_runs(args.folder)
+    runs = load_runs(args.folder, args.samplers.split(",") if args.samplers else None)
     if not runs:
         raise SystemExit(f"error: no trained records in {args.folder / 'records'}")
     per_run = sorted(sum(r.get("timings_s", {}).values()) for r in runs)

@@ -131,3 +131,14 @@ def test_mixed_suites_are_one_error_line(results, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("negbench: error:") and proc.stderr.count("\n") == 1
     assert "suite differs" in proc.stderr and "beir/nfcorpus: 1" in proc.stderr
+
+
+def test_systems_keeps_only_the_named_records(results, tmp_path):
+    present = {json.loads(p.read_text())["name"] for p in (results / "records").glob("*.json")}
+    assert {"in-batch", "dense"} <= present and len(present) > 2
+    proc = _report(results, "--output", str(tmp_path), "--no-plots", "--systems", "in-batch,dense")
+    assert proc.returncode == 0, proc.stderr
+    systems = {r["system"] for r in csv.DictReader((tmp_path / "report.csv").open())}
+    assert systems == {"in-batch", "dense"}
+    bad = _report(results, "--output", str(tmp_path), "--no-plots", "--systems", "dense,nope")
+    assert bad.returncode == 2 and "nope" in bad.stderr and "Traceback" not in bad.stderr

@@ -35,6 +35,8 @@ def cmd_report(args) -> int:
         raise NegbenchError(f"--resamples must be >= 1, got {args.resamples}")
     out = preflight.writable_dir(args.output or folder, "--output")
     records = read_records(folder)
+    if args.systems:
+        records = select_systems(records, csv_list(args.systems), folder)
     rep = build_report(records, csv_list(args.measures) if args.measures else None,
                        args.baseline, args.all_pairs, args.test, args.correction, args.alpha,
                        args.resamples, args.seed)
@@ -51,6 +53,17 @@ def cmd_report(args) -> int:
     return 0
 
 
+def select_systems(records: list[dict], names: list[str], folder: Path) -> list[dict]:
+    """Only the records of the named systems (sampler names, or a zero-shot row's name); a
+    name with no record in the folder is an error."""
+    present = {r["name"] for r in records}
+    missing = [n for n in names if n not in present]
+    if missing:
+        raise NegbenchError(f"--systems: no records of {', '.join(missing)} in {folder} "
+                            f"(present: {', '.join(sorted(present))})")
+    return [r for r in records if r["name"] in names]
+
+
 def register(sub) -> None:
     r = sub.add_parser("report", help="tables (Markdown, LaTeX, CSV, JSON) with significance "
                                       "tests, and plots, from a results folder",
@@ -65,6 +78,9 @@ def register(sub) -> None:
     r.add_argument("--output", default=None,
                    help="where to write report.* (default: RESULTS_DIR)")
     r.add_argument("--prefix", default="report", help="file name prefix (default: report)")
+    r.add_argument("--systems", default=None,
+                   help="comma list of the systems to report (sampler names, zero-shot rows "
+                        "by their name, e.g. BM25); default: every record in the folder")
     r.add_argument("--measures", default=None,
                    help="comma list of measures (default: all in the records)")
     r.add_argument("--baseline", default=None,
