@@ -19,20 +19,21 @@ as "not recorded" and left out of the encodings figure (said so), never guessed.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
 
 def load_runs(folder: Path, samplers: list[str] | None = None) -> list[dict]:
-    """The trained records of the folder (only those of ``samplers`` when given)."""
-    recs = []
-    for path in sorted((folder / "records").glob("*.json")):
-        rec = json.loads(path.read_text())
-        if rec.get("kind") == "trained" and (samplers is None or rec["name"] in samplers):
-            recs.append(rec)
-    return recs
+    """The trained records of the folder (only those of ``samplers`` when given; a name
+    without records is an error, as in ``negbench report --systems``)."""
+    from negbench.harness.commands.report import select_systems
+    from negbench.harness.records import read_records
+
+    recs = read_records(folder)
+    if samplers is not None:
+        recs = select_systems(recs, samplers, folder, "--samplers")
+    return [r for r in recs if r.get("kind") == "trained"]
 
 
 def corpus_encoding_seconds(rec: dict) -> float:
@@ -57,7 +58,12 @@ def main() -> None:
     ap.add_argument("--samplers", default=None,
                     help="comma list: count only these samplers' runs (default: every run)")
     args = ap.parse_args()
-    runs = load_runs(args.folder, args.samplers.split(",") if args.samplers else None)
+    from negbench.harness.errors import NegbenchError
+
+    try:
+        runs = load_runs(args.folder, args.samplers.split(",") if args.samplers else None)
+    except NegbenchError as exc:
+        raise SystemExit(f"error: {exc}") from None
     if not runs:
         raise SystemExit(f"error: no trained records in {args.folder / 'records'}")
     per_run = sorted(sum(r.get("timings_s", {}).values()) for r in runs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain, islice
 
 from negbench.harness.errors import NegbenchError
 from negbench.harness.training.dynamic import ModelView, TrainingPlan
@@ -105,15 +106,16 @@ class CurriculumNegatives(Sampler):
         depth = window_depth(p, progress, len(ctx.corpus))
         pairs = training_pairs(ctx.train)
         chosen = {}
-        windows = pair_windows(rankings, pairs, ctx.exclude, p.ranking_depth)
+        windows = pair_windows(rankings, pairs, ctx.exclude, p.ranking_depth, ids=True)
         for q, pos in pairs:
-            ranked = [d for d, _ in windows[(q, pos)]]
+            ranked = windows[(q, pos)]
             us = pair_rng(ctx.seed, q, "curriculum|" + pos).random(p.num_negatives)
             negs: list[str] = []
             for u in us:
                 rank = int(u * depth)
                 if rank < len(ranked):
-                    d = next((x for x in ranked[rank:] + ranked[:rank] if x not in negs), None)
+                    d = next((x for x in chain(islice(ranked, rank, None), islice(ranked, rank))
+                              if x not in negs), None)
                 else:
                     banned = ctx.exclude.get(q, set()) | {pos} | set(ranked) | set(negs)
                     d = random_negatives(ctx.corpus.ids, banned, [], 1,

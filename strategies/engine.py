@@ -87,20 +87,26 @@ def window(hits: Hits, banned: set[str], range_max: int) -> Hits:
 
 
 def pair_windows(rankings: dict[str, Hits], pairs: Iterable[Pair],
-                 exclude: dict[str, set[str]], width: int) -> dict[Pair, Hits]:
+                 exclude: dict[str, set[str]], width: int, ids: bool = False) -> dict[Pair, list]:
     """Each pair's ``window`` of its query's ranking, the query's judged docs and the pair's
-    positive banned. A positive among the judged docs (every pair of suite data) bans nothing
-    more, so such pairs share one window per query: treat the lists as read-only."""
-    per_query: dict[str, Hits] = {}
-    out: dict[Pair, Hits] = {}
+    positive banned (``ids``: its doc ids only). A positive among the judged docs (every pair
+    of suite data) bans nothing more, so such pairs share one window per query: treat the
+    lists as read-only."""
+
+    def cut(q: str, banned: set[str] | frozenset[str]) -> list:
+        hits = window(rankings.get(q, []), banned, width)
+        return [d for d, _ in hits] if ids else hits
+
+    per_query: dict[str, list] = {}
+    out: dict[Pair, list] = {}
     for q, pos in pairs:
         banned = exclude.get(q, _NONE)
         if pos in banned:
             if q not in per_query:
-                per_query[q] = window(rankings.get(q, []), banned, width)
+                per_query[q] = cut(q, banned)
             out[(q, pos)] = per_query[q]
         else:
-            out[(q, pos)] = window(rankings.get(q, []), banned | {pos}, width)
+            out[(q, pos)] = cut(q, banned | {pos})
     return out
 
 

@@ -125,8 +125,7 @@ class TasBalanced(Sampler):
             qids = sorted({q for q, _ in pairs})
             rankings = ctx.bm25().search({q: ctx.train.queries[q] for q in qids},
                                          ranking_depth(p.range_max, ctx.exclude))
-        windows = {pair: [d for d, _ in w] for pair, w in
-                   pair_windows(rankings, pairs, ctx.exclude, p.range_max).items()}
+        windows = pair_windows(rankings, pairs, ctx.exclude, p.range_max, ids=True)
         wanted = sorted({(q, d) for (q, pos), w in windows.items() for d in [pos, *w]})
         score = self._teacher_scores(ctx, wanted)
         flat = [((q, pos), d, score[(q, pos)] - score[(q, d)])

@@ -53,13 +53,14 @@ def cmd_report(args) -> int:
     return 0
 
 
-def select_systems(records: list[dict], names: list[str], folder: Path) -> list[dict]:
+def select_systems(records: list[dict], names: list[str], folder: Path,
+                   option: str = "--systems") -> list[dict]:
     """Only the records of the named systems (sampler names, or a zero-shot row's name); a
-    name with no record in the folder is an error."""
+    name with no record in the folder is an error naming ``option``."""
     present = {r["name"] for r in records}
     missing = [n for n in names if n not in present]
     if missing:
-        raise NegbenchError(f"--systems: no records of {', '.join(missing)} in {folder} "
+        raise NegbenchError(f"{option}: no records of {', '.join(missing)} in {folder} "
                             f"(present: {', '.join(sorted(present))})")
     return [r for r in records if r["name"] in names]
 
