@@ -19,8 +19,11 @@
 # Local dry run (CPU, tiny model, smoke budget): LOCAL=1 DEVICE=cpu BUDGET=smoke MODEL=DIR
 # Other samplers or suites: SUITES="scifact" SAMPLER_GROUPS="ance,adore;adore+star;tas-balanced,ngame;
 # curriculum;ar2-lite" (';' between processes, ',' between samplers of one process; the
-# dynamic samplers of docs/dynamic_samplers.md). Records already in .gpu/prep.tar.xz's
-# out/<suite>/records are kept, so a grid resumes where an earlier call stopped.
+# dynamic samplers of docs/dynamic_samplers.md). GROUPS_<suite> (GROUPS_nfcorpus,
+# GROUPS_esco_tech, GROUPS_scifact) sets one suite's groups, e.g. only its missing seeds.
+# Records already in .gpu/prep.tar.xz's out/<suite>/records are kept, so a grid resumes where
+# an earlier call stopped. DATA_TAR: the data archive where an earlier call left it (a call
+# carries at most 64 MiB, so model part 1 and the data can travel in a first call).
 set -uo pipefail
 R=$PWD
 OUT=${OUT:-/tmp/device-grid-out}
@@ -46,7 +49,7 @@ if [ -z "${LOCAL:-}" ]; then
   export PYTHONPATH=/tmp/nb:/tmp/site
   nvidia-smi -L | tee "$OUT/device.txt"
 fi
-tar xJf .gpu/data.tar.xz -C "$WORK"
+tar xJf "${DATA_TAR:-.gpu/data.tar.xz}" -C "$WORK"
 tar xJf .gpu/prep.tar.xz -C "$WORK"  # out/<suite>/{records,runs}, cache/bm25/*-results
 export NEGBENCH_DATA=$WORK PYTHONUNBUFFERED=1 \
        TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=1
@@ -58,9 +61,11 @@ SUITE_LIST=(${SUITES:-scifact nfcorpus esco-tech})
 for s in "${SUITE_LIST[@]}"; do
   groups=("${GROUPS_ALL[@]}")
   [ -n "${SAMPLER_GROUPS:-}" ] && IFS=';' read -r -a groups <<< "$SAMPLER_GROUPS"
+  per_suite=GROUPS_${s//-/_}  # GROUPS_nfcorpus, GROUPS_esco_tech: this suite's groups only
+  [ -n "${!per_suite:-}" ] && IFS=';' read -r -a groups <<< "${!per_suite}"
   # ESCO's 98,816 training queries: their BM25 searches are too large to ship, so no bm25 or
   # denoised (its teacher's label-0 negatives come from BM25) there; taxonomy instead
-  [ "$s" = esco-tech ] && [ -z "${SAMPLER_GROUPS:-}" ] && groups=("in-batch,random" "dense,semi-hard,simans"
+  [ "$s" = esco-tech ] && [ -z "${SAMPLER_GROUPS:-}${GROUPS_esco_tech:-}" ] && groups=("in-batch,random" "dense,semi-hard,simans"
                                   "star,margin,mixture" "taxonomy")
   for i in "${!groups[@]}"; do
     out=$WORK/runs/$s-g$i
