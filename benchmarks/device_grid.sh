@@ -89,3 +89,4 @@ for s in "${SUITE_LIST[@]}"; do
 done
 tar czf "$OUT/records.tgz" -C "$WORK/merged" .
 tail -n 3 "$OUT"/logs/*.log
+tar czf "$OUT/logs.tgz" -C "$OUT" logs && rm -rf "$OUT/logs"  # a call returns at most 8 files
