@@ -1,6 +1,7 @@
 """``negbench leaderboard``: the static page's rows against the records (committed real
 SciFact records, 10 static and 7 dynamic samplers x 5 seeds), its marks against the
-report's comparisons, the embedded forest plot, provenance; a headless-Chromium screenshot where chromium exists."""
+report's comparisons, the embedded forest plot, provenance; a headless-Chromium screenshot
+where chromium exists."""
 
 from __future__ import annotations
 

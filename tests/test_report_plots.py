@@ -1,7 +1,7 @@
 """Plots readers can read (harness/report_plots.py), checked on the matplotlib figures built
 from the committed real SciFact records (10 static and 7 dynamic samplers x 5 seeds, 2
-zero-shot systems): sorted by score, the baseline marked, one distinct colour per line, no all-zero panel, labels that do
-not overlap."""
+zero-shot systems): sorted by score, the baseline marked, one distinct colour per line, no
+all-zero panel, labels that do not overlap."""
 
 from __future__ import annotations
 
