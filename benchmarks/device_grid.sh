@@ -60,13 +60,14 @@ pids=()
 SUITE_LIST=(${SUITES:-scifact nfcorpus esco-tech})
 for s in "${SUITE_LIST[@]}"; do
   groups=("${GROUPS_ALL[@]}")
-  [ -n "${SAMPLER_GROUPS:-}" ] && IFS=';' read -r -a groups <<< "$SAMPLER_GROUPS"
-  per_suite=GROUPS_${s//-/_}  # GROUPS_nfcorpus, GROUPS_esco_tech: this suite's groups only
-  [ -n "${!per_suite:-}" ] && IFS=';' read -r -a groups <<< "${!per_suite}"
   # ESCO's 98,816 training queries: their BM25 searches are too large to ship, so no bm25 or
   # denoised (its teacher's label-0 negatives come from BM25) there; taxonomy instead
-  [ "$s" = esco-tech ] && [ -z "${SAMPLER_GROUPS:-}${GROUPS_esco_tech:-}" ] && groups=("in-batch,random" "dense,semi-hard,simans"
+  [ "$s" = esco-tech ] && groups=("in-batch,random" "dense,semi-hard,simans"
                                   "star,margin,mixture" "taxonomy")
+  # overrides, the narrower last: SAMPLER_GROUPS (every suite), GROUPS_<suite> (this one)
+  [ -n "${SAMPLER_GROUPS:-}" ] && IFS=';' read -r -a groups <<< "$SAMPLER_GROUPS"
+  per_suite=GROUPS_${s//-/_}  # GROUPS_nfcorpus, GROUPS_esco_tech, GROUPS_scifact
+  [ -n "${!per_suite:-}" ] && IFS=';' read -r -a groups <<< "${!per_suite}"
   for i in "${!groups[@]}"; do
     out=$WORK/runs/$s-g$i
     mkdir -p "$out" && cp -r "$WORK/out/$s/." "$out/"
