@@ -56,6 +56,7 @@ def build_records(source: Path, n_samplers: int, out: Path, seed: int = 0) -> tu
         seeds = sorted(real[src])
         for s in seeds:
             rec = json.loads(json.dumps(real[src][s]))
+            rec.pop("integrity", None)  # a synthetic record: checked by its scores, unsealed
             qids = sorted(rec["per_query"][measures[0]])
             draw = rng.choice(seeds, size=len(qids))
             for m in measures:

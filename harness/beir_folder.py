@@ -8,6 +8,7 @@ from pathlib import Path
 from negbench.harness import parse
 from negbench.harness.data import Corpus, Split, check_doc, validate_split
 from negbench.harness.errors import NegbenchError, where
+from negbench.harness.paths import path_kind, require
 
 BOM = "\ufeff"
 
@@ -15,8 +16,7 @@ BOM = "\ufeff"
 def _lines(path: Path):
     """Yield (line number, line) with CRLF accepted; a BOM or bytes that are not UTF-8 are
     rejected with the line number."""
-    if not path.is_file():
-        raise NegbenchError(f"{path}: file not found")
+    require(path, "file")
     with open(path, "rb") as fh:
         for n, raw in enumerate(fh, 1):
             try:
@@ -30,11 +30,27 @@ def _lines(path: Path):
                 yield n, line
 
 
+class _DuplicateKey(ValueError):
+    """A key given twice in one JSON object (``json`` alone keeps the last value)."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """``json`` ``object_pairs_hook``: the object, refusing a key given twice."""
+    obj: dict = {}
+    for k, v in pairs:
+        if k in obj:
+            raise _DuplicateKey(f"key {k!r} given twice in one object")
+        obj[k] = v
+    return obj
+
+
 def _json(path: Path, n: int, line: str) -> dict:
     try:
-        obj = json.loads(line)
+        obj = json.loads(line, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise NegbenchError(f"{where(path, n)}: invalid JSON ({exc.msg})") from None
+    except _DuplicateKey as exc:
+        raise NegbenchError(f"{where(path, n)}: {exc}") from None
     if not isinstance(obj, dict) or "_id" not in obj:
         raise NegbenchError(f"{where(path, n)}: expected an object with an '_id' field")
     return obj
@@ -100,10 +116,11 @@ def read_qrels_tsv(path: Path, queries: dict | None = None,
 def load_beir_folder(folder: Path, split: str, corpus: Corpus | None = None) -> tuple[Corpus, Split]:
     """Load one split of a BEIR-format folder, validated."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise NegbenchError(f"{folder}: BEIR folder not found")
+    require(folder, "folder", "BEIR folder")
     qrels_path = folder / "qrels" / f"{split}.tsv"
-    if not qrels_path.is_file():
+    if path_kind(qrels_path) != "nothing":
+        require(qrels_path, "file")
+    else:
         have = sorted(p.stem for p in (folder / "qrels").glob("*.tsv"))
         raise NegbenchError(f"{qrels_path}: no qrels for split {split!r} (available: {have})")
     corpus = corpus or read_corpus(folder / "corpus.jsonl")

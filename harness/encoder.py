@@ -7,6 +7,7 @@ a faster backend (e.g. ONNX) only has to implement ``encode`` and ``fingerprint`
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -25,8 +26,15 @@ class Encoder(Protocol):
     def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray: ...
 
 
+# new-style fingerprints start with this; older records carry a bare sha256 of the weights only
+FINGERPRINT_SCHEME = "m2-"
+# where a config or tokenizer came from, not what it computes
+_PROVENANCE_KEYS = ("transformers_version", "name_or_path", "is_local", "local_files_only")
+
+
 def model_fingerprint(model) -> str:
-    """sha256 over a torch module's parameters and buffers (names, shapes, bytes)."""
+    """sha256 over everything that changes a model's vectors: its parameters and buffers
+    (names, shapes, bytes) and its ``vector_config``; prefixed with ``FINGERPRINT_SCHEME``."""
     import torch
 
     h = hashlib.sha256()
@@ -35,7 +43,54 @@ def model_fingerprint(model) -> str:
         h.update(name.encode())
         h.update(str(tuple(t.shape)).encode())
         h.update(t.view(-1).view(dtype=torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+    h.update(json.dumps(vector_config(model), sort_keys=True, default=str).encode())
+    return FINGERPRINT_SCHEME + h.hexdigest()
+
+
+def vector_config(model) -> dict:
+    """What besides the weights decides a model's vectors: the module list with each module's
+    config (pooling mode, normalisation, dense layers, lower-casing, the backbone's config),
+    the tokenizer's state and a SentenceTransformer's default prompt and truncation.
+
+    The maximum length is left out: the encoder sets it on every call and it is part of each
+    cache key (``CachedEncoder.key``)."""
+    modules = []
+    for name, module in model.named_children():
+        entry: dict = {"name": name, "class": f"{type(module).__module__}."
+                                              f"{type(module).__qualname__}"}
+        if hasattr(module, "get_config_dict"):
+            entry["config"] = module.get_config_dict()
+        if hasattr(module, "do_lower_case"):
+            entry["do_lower_case"] = bool(module.do_lower_case)
+        backbone = getattr(module, "auto_model", None)
+        if backbone is not None and hasattr(backbone, "config"):
+            entry["backbone"] = {k: v for k, v in backbone.config.to_dict().items()
+                                 if not k.startswith("_") and k not in _PROVENANCE_KEYS}
+        if getattr(module, "tokenizer", None) is not None:
+            entry["tokenizer"] = tokenizer_state(module.tokenizer)
+        modules.append(entry)
+    default = getattr(model, "default_prompt_name", None)
+    return {"modules": modules, "truncate_dim": getattr(model, "truncate_dim", None),
+            "default_prompt": (getattr(model, "prompts", None) or {}).get(default)}
+
+
+def tokenizer_state(tokenizer) -> str:
+    """sha256 of what a tokenizer does to text: a fast tokenizer's serialised pipeline
+    (vocabulary, normaliser, pre-tokeniser, special tokens), else its vocabulary and
+    settings; without the per-call truncation and padding it keeps from its last call."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        state = json.loads(backend.to_str())
+        state.pop("truncation", None)
+        state.pop("padding", None)
+    else:
+        state = {"vocab": tokenizer.get_vocab(),
+                 "settings": {k: v for k, v in tokenizer.init_kwargs.items()
+                              if isinstance(v, str | int | float | bool)
+                              and k not in _PROVENANCE_KEYS and not k.endswith("_file")}}
+    state["sides"] = [getattr(tokenizer, "truncation_side", None),
+                      getattr(tokenizer, "padding_side", None)]
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def texts_fingerprint(texts: list[str]) -> str:

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from negbench.harness.errors import NegbenchError
 
@@ -71,7 +79,7 @@ class Experiment(_Strict):
     doc_prompt: str | None = None
     budget: str = "smoke"
     track: Literal["query-side", "full"] | None = None
-    seeds: list[int] | None = None
+    seeds: list[StrictInt] | None = None  # YAML true is not seed 1
     in_batch_mask: Literal["auto", "on", "off"] = "auto"
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
@@ -117,8 +125,9 @@ class Experiment(_Strict):
     def _seed_forms(cls, v: Any) -> Any:
         if isinstance(v, int) and not isinstance(v, bool):
             return [v]
-        if isinstance(v, str):
-            return [s.strip() for s in v.split(",") if s.strip()]
+        if isinstance(v, str):  # "13,42": decimal digits only, the rest refused as not an int
+            return [int(s) if s.isascii() and s.isdecimal() else s
+                    for s in (t.strip() for t in v.split(",")) if s]
         return v
 
     @field_validator("seeds")
@@ -165,16 +174,39 @@ def _known_keys(loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
+class DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping key given twice (PyYAML alone keeps the last value without a word)."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping; merge keys
+    (``<<: *base``) may still be overridden."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = self.construct_object(key_node)
+            if key in seen:
+                raise DuplicateKey(None, None, f"key {key!r} given twice (first on line "
+                                   f"{seen[key]})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
 def load_file(path: str | Path) -> dict[str, Any]:
-    """An experiment file's mapping (YAML or JSON); unreadable or malformed is one line."""
+    """An experiment file's mapping (YAML or JSON); unreadable, malformed or a key given twice
+    is one line."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
     except OSError as exc:
         raise NegbenchError(f"--config {path}: cannot read ({exc.strerror})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f":{line + 1}" if line is not None else ""
-        raise NegbenchError(f"--config {path}{where}: not valid YAML") from None
+        what = exc.problem if isinstance(exc, DuplicateKey) else "not valid YAML"
+        raise NegbenchError(f"--config {path}{where}: {what}") from None
     if not isinstance(data, dict):
         raise NegbenchError(f"--config {path}: expected a mapping of keys (see "
                             "docs/python_api.md)")

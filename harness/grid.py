@@ -3,7 +3,6 @@ run interrupted mid-way resumes at its unfinished stage (see ``runner.Manifest``
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from negbench.harness.comparability import check_comparable
 from negbench.harness.errors import NegbenchError
 from negbench.harness.fingerprint import matches
 from negbench.harness.pipeline.stages import base_encodings
-from negbench.harness.records import read_records, write_text_atomic
+from negbench.harness.records import read_record, read_records, write_text_atomic
 from negbench.harness.runner import RunConfig, execute_run, is_done, zero_shot_bm25, zero_shot_model
 from negbench.harness.table import results_table
 from negbench.harness.workspace import Workspace
@@ -41,11 +40,10 @@ def zero_shot_current(rec: dict | None, ws: Workspace, budget: Budget, system: s
 
 
 def _zero_shot_record(out: Path, system: str) -> dict | None:
+    """The zero-shot row's record, None when absent; one failing ``read_record`` (malformed,
+    edited) is refused naming the file, as ``is_done`` refuses a run's."""
     path = out / "records" / f"zeroshot-{system}.json"
-    try:
-        return json.loads(path.read_text()) if path.exists() else None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    return read_record(path) if path.exists() else None
 
 
 def remove_stale_temp_files(out: Path) -> list[Path]:

@@ -50,29 +50,57 @@ ul.notes{font-size:13px;color:#444;max-width:1000px}
 """
 
 
+def device_label(rec: dict) -> str:
+    """Where a record ran: ``cpu`` (whatever its thread count), else the accelerator's name
+    (e.g. ``NVIDIA H100 80GB HBM3``); ``-`` when the record names no device."""
+    dev = rec.get("device") or {}
+    kind = str(dev.get("device") or "-")
+    return kind if kind == "cpu" or not dev.get("name") else str(dev["name"])
+
+
+def _data(rec: dict) -> str:
+    return str(rec.get("data_fingerprint") or "none")[:12]
+
+
 def group_key(rec: dict) -> tuple[str, ...]:
+    """(suite, track, budget, model, data, device): the device is part of what a row is, so
+    the CPU and GPU runs of one comparison are two sections, not one replacing the other."""
     return (str(rec["suite"]), comparability.track(rec), comparability.budget_name(rec),
-            str(rec.get("model")), str(rec.get("data_fingerprint") or "none")[:12])
+            str(rec.get("model")), _data(rec), device_label(rec))
 
 
 def groups(records: list[dict]) -> dict[tuple[str, ...], list[dict]]:
-    """Comparable trained records by (suite, track, budget, model, data), each with the
-    zero-shot records of its suite and data; a repeated (system, seed) keeps the first."""
+    """Comparable trained records by ``group_key``, each with the zero-shot records of its
+    suite and data (its own folders' first); zero-shot records that no group takes form one
+    group per folder (key ``(suite, "zero-shot", "-", "-", data, folder)``). A (system, seed)
+    of one key held by two folders (``_folder``) is an error naming both: no row is dropped."""
     out: dict[tuple[str, ...], list[dict]] = {}
-    seen: set[tuple] = set()
+    owner: dict[tuple, str] = {}
     for r in records:
         if r["kind"] == "trained":
             key = group_key(r)
-            if (key, r["name"], r["seed"]) not in seen:
-                seen.add((key, r["name"], r["seed"]))
-                out.setdefault(key, []).append(r)
+            first = owner.setdefault((key, r["name"], r["seed"]), r.get("_folder", "-"))
+            if first != r.get("_folder", "-"):
+                raise NegbenchError(
+                    f"{first} and {r.get('_folder')} both hold {r['name']} seed {r['seed']} of "
+                    f"{key[0]} (track {key[1]}, budget {key[2]}, model {key[3]}, data {key[4]}, "
+                    f"device {key[5]}): give the leaderboard one of them")
+            out.setdefault(key, []).append(r)
+    used: set[int] = set()
     for key, recs in out.items():
+        own = {r.get("_folder") for r in recs}
         names = set()
-        for r in records:
-            if r["kind"] == "zero-shot" and r["name"] not in names and (
-                    r["suite"], str(r.get("data_fingerprint") or "none")[:12]) == (key[0], key[4]):
+        for r in sorted((r for r in records if r["kind"] == "zero-shot"
+                         and (r["suite"], _data(r)) == (key[0], key[4])),
+                        key=lambda r: r.get("_folder") not in own):
+            if r["name"] not in names:
                 names.add(r["name"])
+                used.add(id(r))
                 recs.append(r)
+    for r in records:
+        if r["kind"] == "zero-shot" and id(r) not in used:
+            key = (str(r["suite"]), "zero-shot", "-", "-", _data(r), str(r.get("_folder", "-")))
+            out.setdefault(key, []).append(r)
     return out
 
 
@@ -99,8 +127,9 @@ def _forest_png(rep, measure: str) -> str | None:
         return base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-def section(rep) -> str:
-    """One suite x track: the table, its legend and the forest plot."""
+def section(rep, where: str = "") -> str:
+    """One suite x track (x ``where``: the device, or a zero-shot folder): the table, its
+    legend and the forest plot."""
     from negbench.harness.report_render import legend, markers
 
     e = html.escape
@@ -125,15 +154,20 @@ def section(rep) -> str:
                          f'{sm.sd if sm.n > 1 else ""}"{cls}>{e(text)}'
                          f'{f" <b>{e(mark)}</b>" if mark else ""}</td>')
         base = ' class="baseline"' if s.name == rep.baseline else ""
-        rows.append(f'<tr data-system="{e(s.name)}" data-kind="{s.kind}"{base}>'
+        rows.append(f'<tr data-system="{e(s.name)}" data-kind="{s.kind}" '
+                    f'data-device="{e(device_label(s.records[0]))}"{base}>'
                     + "".join(cells) + "</tr>")
-    track = (rep.budget or {}).get("track") or comparability.track(rep.systems[0].records[0])
+    trained = any(s.kind == "trained" for s in rep.systems)
+    track = ((rep.budget or {}).get("track") or comparability.track(rep.systems[0].records[0])
+             if trained else "zero-shot")
     png = _forest_png(rep, rep.measures[0])
     plot = (f'<figure><img alt="forest plot, {e(rep.measures[0])}" '
             f'src="data:image/png;base64,{png}"></figure>' if png else "")
     notes = "".join(f"<li>{e(n)}</li>" for n in legend(rep))
-    return (f'<section data-suite="{e(rep.suite)}" data-track="{e(str(track))}">'
-            f"<h2>{e(rep.suite)} · track {e(str(track))}</h2>"
+    return (f'<section data-suite="{e(rep.suite)}" data-track="{e(str(track))}" '
+            f'data-{"device" if trained else "folder"}="{e(where)}">'
+            f"<h2>{e(rep.suite)} · {'track ' if trained else ''}{e(str(track))}"
+            f"{' only' if not trained else ''}{f' · {e(where)}' if where else ''}</h2>"
             f'<table class="lb"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
             f'</tbody></table><ul class="notes">{notes}</ul>{plot}</section>')
 
@@ -143,19 +177,22 @@ def build_page(folders: list[Path], resamples: int = 2000) -> str:
     from negbench.harness.report import build_report
 
     records = []
-    for folder in folders:
+    given: dict[Path, Path] = {}
+    for f in folders:  # a folder given twice is read once
+        given.setdefault(Path(f).resolve(), Path(f))
+    for folder in given.values():
         if not (Path(folder) / "records").is_dir():
             raise NegbenchError(f"{folder}: no records/ folder (expected the --output of "
                                 "`negbench run`)")
         for path, rec in zip(sorted((Path(folder) / "records").glob("*.json")),
                              read_records(folder)):
-            rec["_file"] = str(path)
+            rec["_file"], rec["_folder"] = str(path), str(folder)
             records.append(rec)
     grouped = groups(records)
     if not grouped:
-        raise NegbenchError("no trained records under " + ", ".join(map(str, folders)))
-    sections = [section(build_report(recs, n_resamples=resamples))
-                for _, recs in sorted(grouped.items())]
+        raise NegbenchError("no records under " + ", ".join(map(str, folders)))
+    sections = [section(build_report(recs, n_resamples=resamples), key[5])
+                for key, recs in sorted(grouped.items())]
     return ("<!doctype html><html><head><meta charset='utf-8'><title>negbench leaderboard"
             f"</title><style>{_CSS}</style></head><body><h1>negbench leaderboard</h1>"
             "<p>Rows start sorted by the first measure (best first); click a column header to "

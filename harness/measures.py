@@ -13,6 +13,8 @@ _RANX = {"nDCG": "ndcg", "RR": "mrr", "R": "recall", "P": "precision", "AP": "ma
 _GRADED = {"nDCG"}  # measures that use graded relevance; the rest are binary
 # computed by negbench from the ranked lists (not in ranx): RP@k = hits in top k / min(k, #relevant)
 _CUSTOM_CUTOFF = {"RP"}
+# every measure's per-query score (and so its mean) lies in this closed interval
+_RANGE = {name: (0.0, 1.0) for name in _RANX}
 _PATTERN = re.compile(r"^(?P<name>[A-Za-z]+)(@(?P<k>[1-9][0-9]{0,8}))?$")  # k >= 1
 
 
@@ -25,6 +27,11 @@ class Measure:
 
     def __str__(self) -> str:
         return f"{self.name}@{self.cutoff}" if self.cutoff else self.name
+
+    @property
+    def range(self) -> tuple[float, float]:
+        """The closed interval every per-query score of this measure lies in."""
+        return _RANGE[self.name]
 
     @property
     def custom(self) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
 from negbench.harness.errors import NegbenchError
@@ -47,3 +49,32 @@ def cache_root(override: str | os.PathLike | None = None) -> Path:
     except OSError as exc:
         raise NegbenchError(f"{root}: cannot create the cache folder ({exc.strerror})") from None
     return root
+
+
+def path_kind(path: str | os.PathLike) -> str:
+    """What is at ``path``: ``a file``, ``a folder``, ``a symlink loop``, ``a broken symlink
+    (to T)``, ``a special file`` (FIFO, socket, device), ``unreadable (why)`` or ``nothing``."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop"
+        if os.path.islink(path):
+            return f"a broken symlink (to {os.readlink(path)})"
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "nothing"
+        return f"unreadable ({exc.strerror})"
+    return "a file" if stat.S_ISREG(mode) else "a folder" if stat.S_ISDIR(mode) else \
+        "a special file"
+
+
+def require(path: str | os.PathLike, want: str, what: str = "") -> Path:
+    """``path`` when it is ``want`` (``file`` or ``folder``); else a one-line error saying what
+    it is instead: ``P: <what> not found``, ``P is a folder, not a <what>``, ``P is a symlink
+    loop, not a <what>`` (``what`` defaults to ``want``)."""
+    kind = path_kind(path)
+    if kind != f"a {want}":
+        if kind == "nothing":
+            raise NegbenchError(f"{path}: {what or want} not found")
+        raise NegbenchError(f"{path} is {kind}, not a {what or want}")
+    return Path(path)

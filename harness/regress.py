@@ -22,11 +22,13 @@ from negbench.harness import stats
 from negbench.harness.comparability import check_comparable, track
 from negbench.harness.errors import NegbenchError
 from negbench.harness.fingerprint import FIELD
-from negbench.harness.records import write_json_atomic
+from negbench.harness.records import INTEGRITY, write_json_atomic
 from negbench.harness.report import build_systems
 
 KIND = "negbench-regress-baseline"
-_BUDGET_IGNORED = {"seeds"}  # a fresh run may use other seeds than the baseline
+# a fresh run may use other seeds than the baseline; the false-negative audit's teacher reads a
+# run, it does not change it (both are left out of the config hash too, runner.RunConfig)
+_BUDGET_IGNORED = {"seeds", "teacher_steps"}
 
 
 def _context(records: list[dict]) -> dict:
@@ -181,6 +183,20 @@ def _shared(want: dict | None, got: dict, what: str) -> tuple[dict, dict]:
             {k: v for k, v in got.items() if k in shared})
 
 
+_NONE = object()  # a key one side lacks
+
+
+def _difference(what: str, want: object, got: object) -> str:
+    """``budget: batch_size 32 vs 64`` naming each differing key of two dicts (a key one side
+    lacks: ``-``), or ``track: 'full' vs 'short'`` for other values."""
+    if not (isinstance(want, dict) and isinstance(got, dict)):
+        return f"{what}: {want!r} vs {got!r}"
+    keys = sorted((k for k in set(want) | set(got) if want.get(k, _NONE) != got.get(k, _NONE)),
+                  key=str)
+    return f"{what}: " + ", ".join(f"{k} {want.get(k, '-')!r} vs {got.get(k, '-')!r}"
+                                   for k in keys)
+
+
 def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: float = 0.05,
           test: str = "t", correction: str = "holm", n_resamples: int = 10_000,
           seed: int = 0) -> list[RegressCheck]:
@@ -199,15 +215,16 @@ def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: f
         if key == "budget":
             want, got = _shared(want, got, "budget")
         if want != got:
-            raise NegbenchError(f"baseline and run differ in {key}: {want!r} vs {got!r}; "
+            raise NegbenchError(f"baseline and run differ in {_difference(key, want, got)}; "
                                 "regenerate the baseline with the same config and data")
     for name, budget in ctx["zero_shot_budgets"].items():
         if name in {s.removesuffix(" (zero-shot)") for s in baseline["systems"]}:
             want = (baseline.get("zero_shot_budgets") or {}).get(name)
             want, got = _shared(want, budget, f"zero-shot {name} budget")
             if want != got:
-                raise NegbenchError(f"baseline and run differ in the budget of zero-shot "
-                                    f"{name}: {want!r} vs {got!r}; regenerate the baseline")
+                raise NegbenchError("baseline and run differ in the "
+                                    f"{_difference(f'budget of zero-shot {name}', want, got)}; "
+                                    "regenerate the baseline")
     measures = baseline["measures"]
     fresh = {s.label: s for s in build_systems(records, measures)}
     missing = sorted(set(baseline["systems"]) - set(fresh))
@@ -246,7 +263,8 @@ def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: f
 def noisy_record(record: dict, run: dict, qrels, sigma: float, seed: int) -> dict:
     """A copy of ``record`` re-evaluated after adding N(0, sigma) noise to every retrieval score
     of its ``run``: a genuinely worse ranking of controlled strength, used to measure the gate's
-    power (and in tests as a real drop)."""
+    power (and in tests as a real drop). Unsealed: the copy drops the record's ``integrity``
+    seal (no run wrote it), so readers check it by its scores alone."""
     from negbench.harness.conventions import get_profile
     from negbench.harness.evaluate import evaluate_run
     from negbench.harness.measures import parse_measures
@@ -259,5 +277,6 @@ def noisy_record(record: dict, run: dict, qrels, sigma: float, seed: int) -> dic
         noisy[q] = [(d, s + float(e)) for (d, s), e in zip(hits, noise)]
     ev = evaluate_run(qrels, noisy, parse_measures(list(record["metrics"])),
                       get_profile(record["conventions"]["profile"]))
-    return {**record, "metrics": ev.means, "per_query": ev.per_query,
+    kept = {k: v for k, v in record.items() if k != INTEGRITY}
+    return {**kept, "metrics": ev.means, "per_query": ev.per_query,
             "degraded": {"gaussian_score_noise_sd": sigma, "seed": seed}}

@@ -37,8 +37,9 @@ from negbench.harness.records import (
     SCHEMA,
     library_versions,
     peak_rss_mb,
+    read_record,
     rss_provenance,
-    write_json_atomic,
+    write_record,
     write_trec_run,
 )
 from negbench.harness.trec_files import read_trec_run
@@ -149,8 +150,7 @@ def zero_shot_bm25(ws: Workspace, budget: Budget, out: Path) -> dict:
                            "index": "pyserini Lucene flat (title + text)"},
              "budget": {"retrieve_k": budget.retrieve_k}}
     rec = _record(ws, "zero-shot", "BM25", ev, seconds, extra)
-    write_json_atomic(rec, out / "records" / "zeroshot-bm25.json")
-    return rec
+    return write_record(rec, out / "records" / "zeroshot-bm25.json")
 
 
 def zero_shot_model(ws: Workspace, budget: Budget, out: Path) -> dict:
@@ -179,8 +179,7 @@ def zero_shot_model(ws: Workspace, budget: Budget, out: Path) -> dict:
              "budget": {"eval_max_length": budget.eval_max_length,
                         "retrieve_k": budget.retrieve_k}}
     rec = _record(ws, "zero-shot", f"{ws.model_name}", ev, seconds, extra)
-    write_json_atomic(rec, out / "records" / "zeroshot-model.json")
-    return rec
+    return write_record(rec, out / "records" / "zeroshot-model.json")
 
 
 def save_model_atomic(model, dst: Path) -> None:
@@ -252,7 +251,7 @@ def write_trained_record(s: RunState) -> Path:
     }
     rec = _record(ws, "trained", cfg.sampler, ev, timings, extra)
     rec_path = s.out / "records" / f"{cfg.key}.json"
-    write_json_atomic(rec, rec_path)
+    write_record(rec, rec_path)
     return rec_path
 
 
@@ -290,18 +289,16 @@ def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
         state.work.parent.rmdir()  # only when no other run left work behind
     except OSError:
         pass
-    return json.loads((out / "records" / f"{cfg.key}.json").read_text())
+    return read_record(out / "records" / f"{cfg.key}.json")
 
 
 def is_done(cfg: RunConfig, out: Path, data_fingerprint: str) -> bool:
     """The run's record exists with the same config hash and the same data fingerprint (a
-    record without one, or from other data, is redone)."""
+    record without one, or from other data, is redone). A record that fails ``read_record``
+    (malformed, edited) is refused naming the file, as ``report`` does: it is neither reused
+    nor overwritten."""
     path = out / "records" / f"{cfg.key}.json"
     if not path.exists():
         return False
-    try:
-        rec = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return False
-    return (isinstance(rec, dict) and rec.get("config_hash") == cfg.config_hash()
-            and matches(rec, data_fingerprint))
+    rec = read_record(path)
+    return rec.get("config_hash") == cfg.config_hash() and matches(rec, data_fingerprint)

@@ -12,6 +12,7 @@ import yaml
 from negbench.harness.errors import NegbenchError
 
 DEFAULT_MEASURES = ("nDCG@10", "RR@10", "R@100", "R@1000")
+COLLECTION_LOADERS = ("msmarco", "ecthr")  # the loaders that read ``--collection``
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,20 @@ class Suite:
         return Path(value) if value else None
 
     def with_collection(self, path: str | os.PathLike | None) -> Suite:
-        """This suite with its documents read from ``path`` (``negbench run --collection``)."""
-        return self if path is None else dataclasses.replace(self, collection=str(path))
+        """This suite with its documents read from ``path`` (``negbench run --collection``);
+        a suite that reads no collection (every one but MS MARCO and ECtHR-PCR) refuses one."""
+        if path is None:
+            return self
+        if self.loader not in COLLECTION_LOADERS:
+            raise NegbenchError(f"--collection {path}: suite {self.name!r} has no collection to "
+                                "choose (only the MS MARCO and ECtHR-PCR suites read one)")
+        return dataclasses.replace(self, collection=str(path))
 
     def data_status(self, data_root: Path | None) -> str:
         """'present', or what is missing and how to get it."""
         staged = (self.staged is not None and data_root is not None
                   and (Path(data_root) / self.staged).is_dir())
-        if self.loader in ("msmarco", "ecthr"):
+        if self.loader in COLLECTION_LOADERS:
             coll = self.collection_path()
             hint = f"--collection PATH or ${self.collection_env}" if self.collection_env else \
                 "--collection PATH"

@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from negbench.harness.errors import NegbenchError
+from negbench.harness.paths import path_kind, require
 from negbench.suites.definition import DEFAULT_MEASURES, Suite, parse_suites
 
 _SUITES: dict[str, Suite] | None = None
@@ -35,10 +36,15 @@ def get_suite(name_or_path: str) -> Suite:
         return suites[name_or_path]
     if name_or_path.startswith("beir/"):
         return beir_suite(name_or_path)
-    path = Path(name_or_path)
-    if path.is_dir():
-        if not (path / "corpus.jsonl").is_file():
-            raise NegbenchError(f"{path}: not a BEIR folder (no corpus.jsonl)")
+    path, kind = Path(name_or_path), path_kind(name_or_path)
+    if kind not in ("a folder", "nothing"):
+        raise NegbenchError(f"{path} is {kind}, not a BEIR folder (--suite takes a suite name, "
+                            "or a folder holding corpus.jsonl, queries.jsonl and qrels/)")
+    if kind == "a folder":
+        for part, want in (("corpus.jsonl", "file"), ("qrels", "folder")):
+            if path_kind(path / part) == "nothing":
+                raise NegbenchError(f"{path}: not a BEIR folder (no {part})")
+            require(path / part, want)
         splits = sorted(p.stem for p in (path / "qrels").glob("*.tsv"))
         if "test" not in splits:
             raise NegbenchError(f"{path}/qrels: needs test.tsv (found {splits})")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from negbench.harness.records import seal
 from negbench.harness.regress import noisy_record
 from negbench.harness.stats import seed_test
 from negbench.harness.trec_files import read_trec_run
@@ -115,7 +116,7 @@ def test_fn_share_plot_when_records_carry_false_negatives(results, tmp_path):
         rec = json.loads(p.read_text())
         rec["false_negatives"] = {"judged_share": 0.01 * (i + 1),
                                   "ce_above_positive_share": 0.02 * (i + 1)}
-        p.write_text(json.dumps(rec))
+        p.write_text(json.dumps(seal(rec)))  # as a run with these shares would write it
     assert _report(folder).returncode == 0
     assert (folder / "report-fn-share.png").stat().st_size > 0
     assert "FN-share plot skipped" not in (folder / "report.md").read_text()
@@ -126,7 +127,7 @@ def test_mixed_suites_are_one_error_line(results, tmp_path):
     p = tmp_path / "records" / "in-batch-seed13.json"
     rec = json.loads(p.read_text())
     rec["suite"] = "beir/nfcorpus"
-    p.write_text(json.dumps(rec))
+    p.write_text(json.dumps(seal(rec)))  # as a run on NFCorpus would write it
     proc = _report(tmp_path, "--no-plots")
     assert proc.returncode == 2
     assert proc.stderr.startswith("negbench: error:") and proc.stderr.count("\n") == 1

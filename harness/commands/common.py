@@ -10,6 +10,22 @@ def csv_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def name_list(text: str, option: str, what: str, why: str = "") -> list[str]:
+    """``csv_list`` for an option that names things (``--measures``, ``--samplers``): a list
+    naming nothing, or one name twice, is a ``NegbenchError`` naming ``option`` (``why``:
+    why a repeat is refused)."""
+    from negbench.harness.errors import NegbenchError
+
+    names = csv_list(text)
+    if not names:
+        raise NegbenchError(f"{option} {text!r}: no {what} named")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise NegbenchError(f"{option} {text!r}: {', '.join(map(repr, dup))} listed twice"
+                            + (f" ({why})" if why else ""))
+    return names
+
+
 def seed_list(text: str) -> list[int]:
     """Comma list of distinct decimal seeds in 0..2^32-1 (argparse type; ``1_0`` is not 10).
     Raises ``NegbenchError``, which the CLI prints as one line."""

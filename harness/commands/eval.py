@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from negbench.harness.commands.common import add_data_root, csv_list
+from negbench.harness.commands.common import add_data_root, name_list
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,8 @@ def cmd_eval(args) -> int:
     if args.output:  # checked before reading: the result must not replace its own input
         preflight.writable_file(args.output, "--output", keep=[args.run])
     suite = get_suite(args.suite)
-    measures = parse_measures(csv_list(args.measures) if args.measures else suite.measures)
+    measures = parse_measures(name_list(args.measures, "--measures", "measure")
+                              if args.measures is not None else suite.measures)
     profile = get_profile(suite.profile)
     root = data_root(args.data_root, required=False)
     run = read_trec_run(Path(args.run))

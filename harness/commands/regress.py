@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from negbench.harness.commands.common import csv_list
+from negbench.harness.commands.common import name_list
 from negbench.harness.errors import NegbenchError
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,8 @@ def cmd_regress(args) -> int:
     records = read_records(run)
     if args.write_baseline:
         doc = regress.write_baseline(records, Path(args.write_baseline),
-                                     csv_list(args.measures) if args.measures else None,
+                                     name_list(args.measures, "--measures", "measure")
+                                     if args.measures is not None else None,
                                      source=str(run))
         print(f"wrote baseline {args.write_baseline}: {len(doc['systems'])} systems x "
               f"{len(doc['measures'])} measures, suite {doc['suite']}, budget "

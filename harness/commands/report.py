@@ -6,7 +6,7 @@ import logging
 import math
 from pathlib import Path
 
-from negbench.harness.commands.common import csv_list
+from negbench.harness.commands.common import name_list
 from negbench.harness.errors import NegbenchError
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,10 @@ def cmd_report(args) -> int:
         raise NegbenchError(f"--resamples must be >= 1, got {args.resamples}")
     out = preflight.writable_dir(args.output or folder, "--output")
     records = read_records(folder)
-    if args.systems:
-        records = select_systems(records, csv_list(args.systems), folder)
-    rep = build_report(records, csv_list(args.measures) if args.measures else None,
+    if args.systems is not None:
+        records = select_systems(records, name_list(args.systems, "--systems", "system"), folder)
+    rep = build_report(records, name_list(args.measures, "--measures", "measure")
+                       if args.measures is not None else None,
                        args.baseline, args.all_pairs, args.test, args.correction, args.alpha,
                        args.resamples, args.seed)
     out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from negbench.harness.commands.common import (
     add_data_root,
     add_device,
     add_prompts,
-    csv_list,
+    name_list,
     seed_list,
 )
 from negbench.harness.errors import NegbenchError
@@ -70,9 +70,8 @@ def _run(args) -> int:
 
         hf_logging.disable_progress_bar()  # e.g. "Loading weights"
     suite = get_suite(args.suite).with_collection(args.collection)
-    samplers = csv_list(args.samplers)
-    if not samplers:
-        raise NegbenchError("--samplers is empty")
+    samplers = name_list(args.samplers, "--samplers", "sampler",
+                         "records are keyed by sampler name")
     params = getattr(args, "sampler_params", None) or sampler_params(args.param, samplers)
     for s in samplers:  # validate names and parameters before any expensive work
         get_sampler(s).from_dict(params[s])
@@ -86,12 +85,12 @@ def _run(args) -> int:
     track = args.track or budget.track
     if track not in TRACKS:
         raise NegbenchError(f"--track {track!r}: expected one of {', '.join(TRACKS)}")
-    if args.shard and args.task:
+    if args.shard is not None and args.task:
         raise NegbenchError("--shard and --task exclude each other")
-    if args.shard and args.executor != "local":
+    if args.shard is not None and args.executor != "local":
         raise NegbenchError("--shard is for array jobs submitted by hand; --executor "
                             f"{args.executor} submits every run itself")
-    shard = Shard.parse(args.shard) if args.shard else None
+    shard = Shard.parse(args.shard) if args.shard is not None else None  # '' is refused
     remote = args.executor in ("ray", "slurm")
     device, precision = _device_and_precision(args, remote)
     setup = TrainingSetup(track, precision, args.in_batch_mask)
