@@ -15,6 +15,7 @@ from negbench.harness.budget import Budget
 from negbench.harness.comparability import check_comparable
 from negbench.harness.errors import NegbenchError
 from negbench.harness.fingerprint import matches
+from negbench.harness.folders import claim_folder
 from negbench.harness.pipeline.stages import base_encodings
 from negbench.harness.records import read_record, read_records, write_text_atomic
 from negbench.harness.runner import RunConfig, execute_run, is_done, zero_shot_bm25, zero_shot_model
@@ -197,6 +198,9 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
     out = Path(out)  # created by the first file written: a run failing early leaves nothing
     setup = setup or TrainingSetup(track=budget.track)
     configs = grid_configs(ws, samplers, seeds, budget, setup)
+    # no write before this: the folder holds this suite over this data (an executor's task
+    # finds the claim its submitting process made)
+    claim_folder(out, ws.suite.name, ws.data_fingerprint)
     if task is not None:
         if task == "zero-shot":
             zero_shot_rows(ws, budget, out, log)

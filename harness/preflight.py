@@ -30,20 +30,35 @@ def writable_dir(path: str | os.PathLike, what: str) -> Path:
     return path
 
 
-def writable_file(path: str | os.PathLike, what: str,
-                  keep: list[str | os.PathLike] = ()) -> Path:
-    """``path`` can be written as a file (its folder writable, not a folder itself) and is
-    none of the input files in ``keep`` (writing it would destroy them)."""
+def writable_file(path: str | os.PathLike, what: str) -> Path:
+    """``path`` can be written as a file (its folder writable, not a folder itself)."""
     path = Path(path).expanduser()
     if path.is_dir():
         raise NegbenchError(f"{path}: {what} is a folder, not a file")
-    for other in keep:
-        if Path(other).exists() and path.exists() and path.resolve() == Path(other).resolve():
-            raise NegbenchError(f"{path}: {what} is also an input of this command; writing it "
-                                "would destroy that input")
     writable_dir(path.parent, f"the folder of {what}")
     if path.exists() and not os.access(path, os.W_OK):
         raise NegbenchError(f"{path}: {what} is not writable")
+    return path
+
+
+def not_an_input(path: str | os.PathLike, inputs: list[str | os.PathLike | None],
+                 what: str) -> Path:
+    """``path``, which the command writes (it may not exist yet), is none of the files in
+    ``inputs`` and lies in none of its folders, symlinks and hard links followed: writing it
+    would destroy that input. ``None`` entries (options not given) are skipped."""
+    path = Path(path).expanduser()
+    target = path.resolve()
+    for given in inputs:
+        if given is None:
+            continue
+        given = Path(given).expanduser()
+        src = given.resolve()
+        same = target == src or (path.exists() and given.exists()
+                                 and os.path.samefile(path, given))
+        if same or src in target.parents:
+            where = given if same else f"inside {given}"
+            raise NegbenchError(f"{path}: {what} is an input of this command ({where}, which "
+                                "it reads); writing it would destroy that input")
     return path
 
 
@@ -55,6 +70,21 @@ def training_pairs_present(data) -> None:
         where = data.train.source or data.train.name
         raise NegbenchError(f"{where}: no training pair (no query has a judged doc with "
                             "relevance >= 1): a sampler would train on nothing")
+
+
+def batches_fillable(data, budget) -> None:
+    """A batch of the budget's size can be filled: it needs as many distinct training queries
+    and distinct positives (neither repeats within a batch; negatives may,
+    ``training.batching``)."""
+    from negbench.strategies.base import training_pairs
+
+    pairs = training_pairs(data.train)
+    queries, positives = len({q for q, _ in pairs}), len({p for _, p in pairs})
+    if min(queries, positives) < budget.batch_size:
+        where = data.train.source or data.train.name
+        raise NegbenchError(f"{where}: {queries} distinct training queries and {positives} "
+                            f"distinct positives cannot fill one batch of {budget.batch_size} "
+                            f"(budget {budget.name!r}; neither may repeat within a batch)")
 
 
 def suite_data(ws) -> None:

@@ -18,62 +18,66 @@ def _run(suite: Path, out: Path, model: Path, *extra) -> list:
             "smoke", "--model", model, "--no-audit", "--output", out, *extra]
 
 
-def test_a_folder_that_held_another_suites_rows_gives_no_foreign_row(small, tiny_model_dir,
-                                                                     cli_env, tmp_path):
-    """NFCorpus's committed zero-shot records in --output: the SciFact table shows only
-    SciFact rows (the old code printed NFCorpus's BM25 row under the SciFact table, exit 0)."""
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_a_folder_that_held_another_suites_rows_is_refused(small, tiny_model_dir, cli_env,
+                                                           tmp_path):
+    """NFCorpus's committed zero-shot records in --output: a SciFact zero-shot run is refused
+    and NFCorpus's rows stay (the old code printed NFCorpus's BM25 row under the SciFact table,
+    exit 0; then it wrote SciFact's rows over NFCorpus's). The folder is NFCorpus's
+    (``harness/folders.py``, tests/test_reliability_folders.py)."""
     out = tmp_path / "out"
     shutil.copytree(RUNS / "nfcorpus-zeroshot" / "records", out / "records")
-    proc = cli(["zero-shot", "--suite", small, "--systems", "model", "--model", tiny_model_dir,
-                "--budget", "smoke", "--quiet", "--output", out], cli_env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    rows = [ln for ln in proc.stdout.splitlines() if ln.startswith("| ") and "zero-shot" in ln]
-    assert len(rows) == 1 and str(tiny_model_dir) in rows[0], proc.stdout
-    assert "BM25" not in proc.stdout and "BM25" not in (out / "table.md").read_text()
-    assert "nfcorpus" not in (out / "table.md").read_text()
+    before = _files(out)
+    fails(["zero-shot", "--suite", small, "--systems", "model", "--model", tiny_model_dir,
+           "--budget", "smoke", "--quiet", "--output", out], cli_env,
+          f"--output {out} holds runs of beir/nfcorpus", "use another folder")
+    assert _files(out) == before
 
 
-def test_an_edited_local_folder_with_the_same_name_is_not_reused(small, tiny_model_dir, cli_env,
-                                                                 tmp_path):
-    """Same folder name, same command, edited test qrels: every row is recomputed (the old code
-    skipped the run and kept the zero-shot rows: the config hash leaves the data out)."""
+def test_an_edited_local_folder_with_the_same_name_is_refused(small, tiny_model_dir, cli_env,
+                                                              tmp_path):
+    """Same folder name, same command, edited test qrels: refused, the rows of the old data
+    kept (the old code skipped the run and kept the zero-shot rows: the config hash leaves the
+    data out; then it recomputed them over the old ones). The data restored, they are reused."""
     folder = copy_folder(small, tmp_path / "data" / "scifact-small")
     out = tmp_path / "out"
     argv = _run(folder, out, tiny_model_dir)
     first = cli(argv, cli_env)
     assert first.returncode == 0, first.stderr[-2000:]
-    before = {n: record(out, n) for n in ("random-seed13", "zeroshot-bm25", "zeroshot-model")}
-    assert {r["num_queries"] for r in before.values()} == {300}
+    fp = record(out, "random-seed13")["data_fingerprint"][:12]
+    before = _files(out)
     qrels = folder / "qrels" / "test.tsv"
-    qrels.write_text("".join(qrels.read_text().splitlines(keepends=True)[:101]))  # 100 judged
-    second = cli(argv, cli_env)
-    assert second.returncode == 0, second.stderr[-2000:]
-    assert "already finished" not in second.stderr
-    for name, old in before.items():
-        new = record(out, name)
-        assert new["num_queries"] < 300, name
-        assert new["data_fingerprint"] != old["data_fingerprint"], name
-    third = cli(argv, cli_env)  # unchanged data and config: reused as before
+    staged = qrels.read_text()
+    qrels.write_text("".join(staged.splitlines(keepends=True)[:101]))  # 100 judged
+    err = fails(argv, cli_env, f"holds runs of beir-folder:scifact-small over data {fp}",
+                "this run is beir-folder:scifact-small over data ", "use another folder")
+    assert err.count(fp) == 1 and _files(out) == before
+    qrels.write_text(staged)
+    third = cli(argv, cli_env)  # the folder's data again: reused as before
     assert "1 of 1 runs already finished" in third.stderr
     assert "zero-shot BM25" not in third.stderr
 
 
-def test_a_killed_run_resumed_over_edited_data_starts_over(small, tiny_model_dir, cli_env,
-                                                           tmp_path):
-    """A run killed after mining, its data then edited: the rerun redoes every stage (the old
-    manifest, keyed by config only, reused the negatives mined from the old data)."""
+def test_a_killed_run_resumed_over_edited_data_is_refused(small, tiny_model_dir, cli_env,
+                                                          tmp_path):
+    """A run killed after mining, its data then edited: the rerun is refused and the negatives
+    mined from the old data stay (the old manifest, keyed by config only, reused them; then a
+    fingerprinted manifest redid them over the old ones)."""
     folder = copy_folder(small, tmp_path / "data" / "scifact-small")
     out = tmp_path / "out"
     argv = _run(folder, out, tiny_model_dir, "--no-zero-shot")
     crashed = cli(argv, dict(cli_env, NEGBENCH_CRASH_AFTER="mine"))
     assert crashed.returncode != 0 and (out / "work" / "random-seed13" / "manifest.json").exists()
+    before = _files(out)
     qrels = folder / "qrels" / "train.tsv"
     qrels.write_text("".join(qrels.read_text().splitlines(keepends=True)[:401]))
-    proc = cli(argv, cli_env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    rec = record(out, "random-seed13")
-    assert rec["resumed_stages"] == [] and "reusing finished stage" not in proc.stderr
-    assert rec["negatives"]["rows"] == 400 and rec["train_examples"] == 400
+    fails(argv, cli_env, "holds runs of beir-folder:scifact-small over data ",
+          "use another folder")
+    assert _files(out) == before
 
 
 def test_data_root_is_honoured_after_the_cache_was_seeded(data_dir, cache_dir, tmp_path):

@@ -27,7 +27,8 @@ def cmd_eval(args) -> int:
     from negbench.suites.registry import get_suite
 
     if args.output:  # checked before reading: the result must not replace its own input
-        preflight.writable_file(args.output, "--output", keep=[args.run])
+        preflight.not_an_input(args.output, [args.run], "--output")
+        preflight.writable_file(args.output, "--output")
     suite = get_suite(args.suite)
     measures = parse_measures(name_list(args.measures, "--measures", "measure")
                               if args.measures is not None else suite.measures)

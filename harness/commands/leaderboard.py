@@ -11,12 +11,15 @@ log = logging.getLogger(__name__)
 def cmd_leaderboard(args) -> int:
     from negbench.harness import preflight
     from negbench.harness.errors import NegbenchError
+    from negbench.harness.folders import result_parts
     from negbench.harness.leaderboard import build_page
     from negbench.harness.records import write_text_atomic
 
     if args.resamples < 1:
         raise NegbenchError(f"--resamples must be >= 1, got {args.resamples}")
     out = preflight.writable_dir(args.output, "--output")
+    preflight.not_an_input(Path(out) / "index.html",
+                           [p for d in args.results_dirs for p in result_parts(d)], "--output")
     page = build_page([Path(d) for d in args.results_dirs], args.resamples)
     write_text_atomic(page, Path(out) / "index.html")
     log.info("wrote %s", Path(out) / "index.html")

@@ -21,6 +21,7 @@ def cmd_regress(args) -> int:
     if not (run / "records").is_dir():
         raise NegbenchError(f"{run}: no records/ folder")
     if args.write_baseline:
+        preflight.not_an_input(args.write_baseline, [run, args.baseline], "--write-baseline")
         preflight.writable_file(args.write_baseline, "--write-baseline")
     records = read_records(run)
     if args.write_baseline:

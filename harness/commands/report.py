@@ -11,9 +11,13 @@ from negbench.harness.errors import NegbenchError
 
 log = logging.getLogger(__name__)
 
+# report writes OUTPUT/PREFIX<suffix> for each of these, and its plots as OUTPUT/PREFIX-*.png
+SUFFIXES = (".md", ".tex", ".csv", "-comparisons.csv", ".json")
+
 
 def cmd_report(args) -> int:
     from negbench.harness import preflight
+    from negbench.harness.folders import result_parts
     from negbench.harness.records import read_records, write_text_atomic
     from negbench.harness.report import build_report
     from negbench.harness.report_plots import write_plots
@@ -34,6 +38,10 @@ def cmd_report(args) -> int:
     if args.resamples < 1:
         raise NegbenchError(f"--resamples must be >= 1, got {args.resamples}")
     out = preflight.writable_dir(args.output or folder, "--output")
+    for name in [f"{args.prefix}{s}" for s in SUFFIXES] + [f"{args.prefix}-plot.png"]:
+        # report.* beside the records is intended (PREFIX-*.png lie with them: one name
+        # stands for the plots); over a record, negatives file or run file it never writes
+        preflight.not_an_input(out / name, result_parts(folder), "--output/--prefix")
     records = read_records(folder)
     if args.systems is not None:
         records = select_systems(records, name_list(args.systems, "--systems", "system"), folder)
@@ -44,8 +52,8 @@ def cmd_report(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     plots = [] if args.no_plots else write_plots(rep, out, args.prefix)
     md = to_markdown(rep, plots)
-    files = {".md": md, ".tex": to_latex(rep), ".csv": to_csv(rep),
-             "-comparisons.csv": comparisons_csv(rep), ".json": to_json(rep, plots)}
+    files = dict(zip(SUFFIXES, (md, to_latex(rep), to_csv(rep), comparisons_csv(rep),
+                                to_json(rep, plots)), strict=True))
     for suffix, text in files.items():
         write_text_atomic(text, out / f"{args.prefix}{suffix}")
     print(md)

@@ -54,6 +54,7 @@ def _run(args) -> int:
         resolved,
         write_resolved,
     )
+    from negbench.harness.folders import claim_folder
     from negbench.harness.grid import Shard, TrainingSetup, grid_configs, run_grid
     from negbench.harness.logs import LogStream
     from negbench.harness.models import resolve_model
@@ -108,11 +109,14 @@ def _run(args) -> int:
     grid_configs(ws, [(s, params[s]) for s in samplers], seeds, budget, setup)
     preflight.suite_data(ws)  # loads and checks corpus, queries and qrels
     preflight.training_pairs_present(ws.data)
+    preflight.batches_fillable(ws.data, budget)
     for s in samplers:
         get_sampler(s).from_dict(params[s]).check_suite(ws.data)
     config = resolved(args, params, track, seeds)
     quiet_log = open(os.devnull, "w") if args.quiet else LogStream()  # noqa: SIM115
     out = Path(args.output)
+    # the first write (every check above passed): --output holds this suite over this data
+    claim_folder(out, ws.suite.name, ws.data_fingerprint)
     if args.task:  # one task of an executor, in its own process: the run's RSS is its own
         ws.isolated = True
         run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,

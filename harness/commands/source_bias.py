@@ -44,12 +44,13 @@ def bias_table(results: list[dict]) -> str:
 
 def cmd_source_bias(args) -> int:
     from negbench.harness import preflight
+    from negbench.harness.folders import check_folder, claim_folder
     from negbench.harness.models import load_model
     from negbench.harness.paths import data_root
     from negbench.harness.records import write_json_atomic, write_text_atomic
     from negbench.harness.workspace import Workspace
     from negbench.suites.registry import get_suite
-    from negbench.suites.source_bias import load_rewrites, source_bias
+    from negbench.suites.source_bias import LLM_FILE, load_rewrites, source_bias
 
     suite = get_suite(args.suite)
     if suite.name != "beir/nfcorpus":
@@ -57,15 +58,20 @@ def cmd_source_bias(args) -> int:
                             "only (cocktail-nfcorpus-llm/)")
     folder = Path(args.models_from) if args.models_from else None
     trained = kept_models(folder) if folder else []
+    root = data_root(args.data_root)
     if args.output and folder is None:  # checked before the (long) encoding
+        model = Path(args.model) if args.model and Path(args.model).exists() else None
+        preflight.not_an_input(args.output, [root / suite.staged if suite.staged else None,
+                                             (root / LLM_FILE).parent, model], "--output")
         preflight.writable_file(args.output, "--output")
     elif folder is not None:
         preflight.writable_dir(folder, "--models-from (source_bias.json is written there)")
-    root = data_root(args.data_root)
     from negbench.harness.device import resolve_device
 
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    device=resolve_device(args.device))
+    if folder is not None:  # the folder's runs are of this suite over this data
+        check_folder(folder, suite.name, ws.data_fingerprint, "--models-from")
     rewrites = load_rewrites(root, ws.data.corpus)
     results = []
     for path in [None, *trained]:  # None = the base model; trained ones load one at a time
@@ -85,6 +91,7 @@ def cmd_source_bias(args) -> int:
         return 0
     table = bias_table(results)
     print(table)
+    claim_folder(folder, suite.name, ws.data_fingerprint, "--models-from")
     write_json_atomic(results, folder / "source_bias.json")
     write_text_atomic(table + "\n", folder / "source_bias.md")
     log.info("written to %s and source_bias.md", folder / "source_bias.json")

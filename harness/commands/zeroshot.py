@@ -22,6 +22,7 @@ def cmd_zero_shot(args) -> int:
     from negbench.harness import preflight
     from negbench.harness.budget import get_budget
     from negbench.harness.device import resolve_device
+    from negbench.harness.folders import claim_folder
     from negbench.harness.grid import zero_shot_current
     from negbench.harness.models import resolve_model
     from negbench.harness.paths import data_root
@@ -45,6 +46,7 @@ def cmd_zero_shot(args) -> int:
     if "model" in systems:
         resolve_model(ws.model_name)
     preflight.suite_data(ws)
+    claim_folder(out, ws.suite.name, ws.data_fingerprint)  # the first write, after the checks
     if "bm25" in systems:
         log.info("[negbench] zero-shot BM25")
         zero_shot_bm25(ws, budget, out)

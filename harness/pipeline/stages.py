@@ -186,7 +186,8 @@ def train_full(s: RunState) -> tuple[list[Path], dict]:
     _save(s, model)
     shutil.rmtree(s.work / "trainer", ignore_errors=True)
     s.train = {"train_examples": len(pairs), "steps": steps,
-               "fingerprint": model_fingerprint(model), **plan.facts(pairs)}
+               "fingerprint": model_fingerprint(model),
+               **plan.facts(pairs, cfg.budget.batch_size)}
     return [s.model_dir], s.train
 
 
@@ -223,7 +224,8 @@ def train_query_side(s: RunState) -> tuple[list[Path], dict]:
                "fingerprint": model_fingerprint(model),
                "document_tower_fingerprint": ws.base_encoder.fingerprint,
                "document_vectors_sha256": sha256_file(doc_path),
-               "generated_negative_texts": len(generated), **plan.facts(pairs)}
+               "generated_negative_texts": len(generated),
+               **plan.facts(pairs, cfg.budget.batch_size)}
     return [s.model_dir], s.train
 
 

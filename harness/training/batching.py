@@ -1,7 +1,11 @@
 """Batch composition shared by both tracks: which training rows share a batch.
 
 The default is ``duplicate_free_batches`` (random order, no query or document twice in a
-batch, as sentence-transformers' ``NoDuplicatesBatchSampler``). ``ClusterBatches`` orders
+batch, as sentence-transformers' ``NoDuplicatesBatchSampler``), except that a negative in more
+rows than an epoch has batches (``shared_negatives``: one hard negative for many queries) may
+repeat: it could not be kept to one per batch, and would otherwise starve its rows or leave no
+batch to fill. The loss masks any copy of a row's own positive (``loss.in_batch_mask``), so
+such a negative is never a row's negative and positive at once. ``ClusterBatches`` orders
 the rows cluster by cluster (TAS-Balanced's topic clusters, NGAME's clusters of mutually
 close queries) and feeds that order through the same duplicate-free rule, so every batch is
 full and duplicate-free whatever the composition: steps and pairs seen do not depend on it.
@@ -9,6 +13,7 @@ full and duplicate-free whatever the composition: steps and pairs seen do not de
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -17,18 +22,33 @@ from negbench.harness.errors import NegbenchError
 from negbench.harness.training.pairs import TrainingPairs
 
 
+def shared_negatives(pairs: TrainingPairs, batch_size: int) -> set[str]:
+    """The negatives (corpus ids, or texts of generated negatives) found in more rows than an
+    epoch has batches (``len(pairs) // batch_size``): no batching can keep them to one per
+    batch. Empty for ordinary mined negatives, so their batches are what they always were."""
+    per_epoch = max(1, len(pairs) // batch_size)
+    counts: Counter = Counter()
+    for c, column in enumerate(pairs.doc_ids[1:]):
+        texts = pairs.negative_texts[c]
+        counts.update(d if d is not None else texts[r] for r, d in enumerate(column))
+    return {d for d, n in counts.items() if n > per_epoch}
+
+
 def duplicate_free_batches(pairs: TrainingPairs, batch_size: int, rng: np.random.Generator,
                            order: Iterable[int] | None = None) -> Iterator[list[int]]:
-    """One epoch of batches, lazily (the last partial one dropped), in which no query and no
-    document repeats, as sentence-transformers' ``NoDuplicatesBatchSampler`` builds them: rows
-    that clash with the batch being filled wait for the next one. ``order``: the rows in the
-    order to take them (default: a random permutation drawn from ``rng``). Keys are read when a
-    row is taken, so negatives refreshed mid-epoch are respected."""
+    """One epoch of batches, lazily (the last partial one dropped), in which no query, no
+    positive and no document repeats, as sentence-transformers' ``NoDuplicatesBatchSampler``
+    builds them (rows that clash with the batch being filled wait for the next one), except
+    the ``shared_negatives``, which may repeat. ``order``: the rows in the order to take them
+    (default: a random permutation drawn from ``rng``). Keys are read when a row is taken, so
+    negatives refreshed mid-epoch are respected."""
     rows = iter(int(i) for i in (rng.permutation(len(pairs)) if order is None else order))
     pending: list[int] = []
+    shared = shared_negatives(pairs, batch_size)
 
     def keys(r: int) -> set:
-        return {("q", pairs.query_ids[r])} | {("d", c[r]) for c in pairs.doc_ids if c[r]}
+        return ({("q", pairs.query_ids[r]), ("d", pairs.doc_ids[0][r])}
+                | {("d", c[r]) for c in pairs.doc_ids[1:] if c[r] and c[r] not in shared})
 
     while True:
         batch, seen, waiting = [], set(), []

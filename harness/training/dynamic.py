@@ -24,7 +24,7 @@ import numpy as np
 from negbench.harness.data import Corpus
 from negbench.harness.dense_search import Hits, search_run
 from negbench.harness.errors import NegbenchError
-from negbench.harness.training.batching import duplicate_free_batches
+from negbench.harness.training.batching import duplicate_free_batches, shared_negatives
 from negbench.harness.training.pairs import TrainingPairs
 
 Pair = tuple[str, str]
@@ -83,9 +83,13 @@ class TrainingPlan:
         """New negatives per (query, positive) pair, or None to keep them."""
         return None
 
-    def facts(self, pairs: TrainingPairs) -> dict:
+    def facts(self, pairs: TrainingPairs, batch_size: int | None = None) -> dict:
+        """What the record says of the training: batching, refreshes and their cost, and (when
+        any) how many negatives batches could repeat (``batching.shared_negatives``)."""
         out = {"batching": self.batching, "refresh_every": self.refresh_every, **asdict(
             self.stats)}
+        if batch_size and (shared := len(shared_negatives(pairs, batch_size))):
+            out["shared_negatives"] = shared
         out["refresh_s"] = round(out["refresh_s"], 3)
         if self.stats.refresh_changed_rows:
             out["final_negatives_sha256"] = negatives_sha256(pairs)

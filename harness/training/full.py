@@ -18,6 +18,7 @@ import numpy as np
 
 from negbench.harness.budget import Budget
 from negbench.harness.errors import NegbenchError
+from negbench.harness.training.batching import shared_negatives
 from negbench.harness.training.dynamic import ModelView, TrainingPlan, TrainStats, run_refresh
 from negbench.harness.training.loss import in_batch_mask, mnrl_loss
 from negbench.harness.training.pairs import TrainingPairs
@@ -84,23 +85,22 @@ class LiveCollator:
 
 def masked_mnrl(model, pairs: TrainingPairs, mask: bool, live: LiveNegatives | None = None,
                 stats: TrainStats | None = None):
-    """MultipleNegativesRankingLoss whose in-batch mask (when ``mask``) drops other rows'
-    documents judged relevant to the row's query; counts the pairs it trains on in ``stats``."""
+    """MultipleNegativesRankingLoss whose in-batch mask (``loss.in_batch_mask``) drops copies
+    of a row's own positive and (when ``mask``) other rows' documents judged relevant to the
+    row's query; counts the pairs it trains on in ``stats``."""
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     live = live or LiveNegatives(pairs)
 
     class _MaskedMNRL(MultipleNegativesRankingLoss):
         def compute_loss_from_embeddings(self, embeddings, labels):
-            m = None
             if stats is not None:
                 stats.pairs_seen += len(labels)
-            if mask:
-                decoded = [live.decode(int(i)) for i in labels.tolist()]
-                m = in_batch_mask([pairs.query_ids[r] for r, _ in decoded],
-                                  [[ids[c][r] for r, ids in decoded]
-                                   for c in range(len(pairs.doc_ids))],
-                                  pairs.relevant, embeddings[0].device)
+            decoded = [live.decode(int(i)) for i in labels.tolist()]
+            m = in_batch_mask([pairs.query_ids[r] for r, _ in decoded],
+                              [[ids[c][r] for r, ids in decoded]
+                               for c in range(len(pairs.doc_ids))],
+                              pairs.relevant, embeddings[0].device, judged=mask)
             return mnrl_loss(embeddings[0], embeddings[1:], m, self.scale)
 
     return _MaskedMNRL(model)
@@ -150,8 +150,10 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
     """Train ``model`` in place for ``budget.num_steps(len(pairs))`` steps; returns the steps.
     ``prompts`` are prepended to queries and documents, in training and refreshes alike.
 
-    Without a dynamic ``plan`` batches come from sentence-transformers' duplicate-free sampler;
-    with one, from the plan, and its refreshes re-encode the ``corpus`` with the model being
+    Without a dynamic ``plan`` batches come from sentence-transformers' duplicate-free sampler
+    (from the plan's ``duplicate_free_batches`` when negatives are shared by more rows than an
+    epoch has batches: that sampler would repeat them nowhere and fill no batch); with one,
+    from the plan, and its refreshes re-encode the ``corpus`` with the model being
     trained. ``plan.stats`` counts optimizer steps, pairs seen and refresh cost."""
     from sentence_transformers import (
         SentenceTransformerTrainer,
@@ -177,7 +179,9 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
         use_cpu=device == "cpu",
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        batch_sampler=plan_batch_sampler(plan, pairs) if plan.dynamic else batch_sampler,
+        batch_sampler=(plan_batch_sampler(plan, pairs)
+                       if plan.dynamic or shared_negatives(pairs, budget.batch_size)
+                       else batch_sampler),
         dataloader_drop_last=True,
         save_strategy="no",
         report_to="none",

@@ -122,9 +122,9 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                 break
             ids = [encoded[r] for r in rows]
             doc_cols = [column_vectors(ids, texts, rows) for ids, texts in columns]
-            m = (in_batch_mask([pairs.query_ids[r] for r in rows],
-                               [[ids[r] for r in rows] for ids, _ in columns],
-                               pairs.relevant, dev) if mask else None)
+            m = in_batch_mask([pairs.query_ids[r] for r in rows],
+                              [[ids[r] for r in rows] for ids, _ in columns],
+                              pairs.relevant, dev, judged=mask)
             if autocast is not None:
                 with autocast:
                     q = encode_length_grouped(model, tok, ids, group)
