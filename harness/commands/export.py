@@ -39,10 +39,10 @@ def cmd_export(args) -> int:
     from negbench.suites.registry import get_suite
 
     run_dir = Path(args.run_dir)
-    preflight.not_an_input(args.output, [run_dir], "--output")  # before anything is read
     rec = pick_record(run_dir, args.sampler, args.seed)
     neg_path = run_dir / rec["negatives"]["file"]
-    preflight.not_an_input(args.output, [neg_path], "--output")  # a record may name a path
+    # before anything is written; the record names the file, maybe outside RUN_DIR
+    preflight.not_an_input(args.output, [run_dir, neg_path], "--output")
     if not neg_path.is_file() or sha256_file(neg_path) != rec["negatives"]["sha256"]:
         raise NegbenchError(f"{neg_path}: missing or not the file its record names (sha256)")
     suite = get_suite(rec["suite"])
