@@ -34,8 +34,8 @@ s = s.replace("Path(negbench.harness.__file__).parent / \"reference\"", "Path(ne
 p.write_text(s)
 PY
 cp $HERE/test_layers.py tests/test_layers.py
-. .venv/bin/activate 2>/dev/null || true
+. "$HERE/../../.venv/bin/activate"
 ruff check --fix -q . || true
 ruff check . | tail -5
 python3 $HERE/stale_refs.py $R | head
-git apply $HERE/docs.patch || echo "docs.patch did not apply: port CONTRIBUTING layout by hand"
+cp $HERE/CONTRIBUTING.md.new CONTRIBUTING.md; cp $HERE/suites.md.new docs/suites.md  # the new layout (prepared with the scripts)

@@ -15,6 +15,7 @@ MOVES = {  # old module (under negbench.harness) -> new dotted path under negben
     "budget": "training.budget", "mined": "training.mined",
     "false_negatives": "pipeline.false_negatives", "runner": "pipeline.runner", "grid": "pipeline.grid",
     "workspace": "pipeline.workspace", "preflight": "pipeline.preflight", "scale": "pipeline.scale_out",
+    "folders": "pipeline.folders",
     "comparability": "reporting.comparability", "stats": "reporting.stats", "report": "reporting.report",
     "report_plots": "reporting.plots", "report_render": "reporting.render", "table": "reporting.table",
     "leaderboard": "reporting.leaderboard", "reproduce": "reporting.reproduce", "regress": "reporting.regress",
