@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from negbench.harness.atomic import file_lock
@@ -106,8 +109,9 @@ def check_folder(out: str | os.PathLike, suite_name: str, fingerprint: str,
 
 
 def claim_folder(out: str | os.PathLike, suite_name: str, fingerprint: str,
-                 flag: str = "--output") -> None:
-    """``check_folder``, then write the ownership file if there is none: called right before
+                 flag: str = "--output") -> bool:
+    """``check_folder``, then write the ownership file if there is none (True when this call
+    wrote it): called right before
     a command's first write into ``out`` (under a lock: of two commands claiming one empty
     folder at once, the second sees the first's claim)."""
     from negbench.harness.records import write_json_atomic
@@ -115,9 +119,39 @@ def claim_folder(out: str | os.PathLike, suite_name: str, fingerprint: str,
     out = Path(out)
     check_folder(out, suite_name, fingerprint, flag)  # a refusal writes nothing, not a lock
     if (out / OWNER_FILE).exists():
-        return
+        return False
     with file_lock(out / ".locks" / "folder.lock"):
         check_folder(out, suite_name, fingerprint, flag)
         if not (out / OWNER_FILE).exists():
             write_json_atomic({"suite": suite_name, FIELD: fingerprint, "schema": SCHEMA},
                               out / OWNER_FILE)
+            return True
+    return False
+
+
+@contextmanager
+def claimed(out: str | os.PathLike, suite_name: str, fingerprint: str,
+            flag: str = "--output") -> Iterator[None]:
+    """``claim_folder`` for the length of a command: a command that fails before writing
+    anything but the claim leaves ``out`` as it found it (claim, lock and a folder it created
+    removed)."""
+    out = Path(out)
+    existed = out.exists()
+    fresh = claim_folder(out, suite_name, fingerprint, flag)
+    try:
+        yield
+    except BaseException:
+        if fresh:
+            _unclaim_if_empty(out, existed)
+        raise
+
+
+def _unclaim_if_empty(out: Path, existed: bool) -> None:
+    ours = {out / OWNER_FILE, out / ".locks", out / ".locks" / "folder.lock"}
+    if any(p not in ours for p in out.rglob("*")):
+        return  # something was written: the claim stays with it
+    (out / OWNER_FILE).unlink(missing_ok=True)
+    shutil.rmtree(out / ".locks", ignore_errors=True)
+    if not existed:
+        with suppress(OSError):
+            out.rmdir()

@@ -54,11 +54,10 @@ def _run(args) -> int:
         resolved,
         write_resolved,
     )
-    from negbench.harness.folders import claim_folder
+    from negbench.harness.folders import claimed
     from negbench.harness.grid import Shard, TrainingSetup, grid_configs, run_grid
     from negbench.harness.logs import LogStream
-    from negbench.harness.models import resolve_model
-    from negbench.harness.paths import data_root
+    from negbench.harness.paths import given_root
     from negbench.harness.scale import make_executor
     from negbench.harness.workspace import Workspace
     from negbench.strategies.registry import get_sampler
@@ -101,45 +100,50 @@ def _run(args) -> int:
     # validate every input before anything is written to --output (harness/preflight.py)
     preflight.writable_dir(args.output, "--output")
     preflight.readable_records(args.output)
-    root = data_root(args.data_root, required=False)
+    root = given_root(args.data_root)  # None: the default places, else the cache as it is
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    trust_remote_code=args.trust_remote_code, device=device,
                    query_prompt=args.query_prompt, doc_prompt=args.doc_prompt)
-    resolve_model(ws.model_name)
+    preflight.model_folder(ws.model_name)
+    preflight.prompts_text(ws, {"--query-prompt": args.query_prompt,
+                                "--doc-prompt": args.doc_prompt})
     grid_configs(ws, [(s, params[s]) for s in samplers], seeds, budget, setup)
     preflight.suite_data(ws)  # loads and checks corpus, queries and qrels
     preflight.training_pairs_present(ws.data)
     preflight.batches_fillable(ws.data, budget)
     for s in samplers:
         get_sampler(s).from_dict(params[s]).check_suite(ws.data)
+    if not args.task:  # a task runs on its executor's node: its package is there
+        preflight.executor_package(args.executor)
+    preflight.held_out(ws.data)  # a warning, after every check passed
     config = resolved(args, params, track, seeds)
     quiet_log = open(os.devnull, "w") if args.quiet else LogStream()  # noqa: SIM115
     out = Path(args.output)
     # the first write (every check above passed): --output holds this suite over this data
-    claim_folder(out, ws.suite.name, ws.data_fingerprint)
-    if args.task:  # one task of an executor, in its own process: the run's RSS is its own
-        ws.isolated = True
-        run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
-                 zero_shot=not args.no_zero_shot, log=quiet_log, keep_models=args.keep_models,
-                 setup=setup, stop_after=args.stop_after, task=args.task)
-        return 0
-    executor = make_executor(args, out / RESOLVED_FILE, out, track, device)
-    if executor is not None:  # the tasks read the experiment from this file
+    with claimed(out, ws.suite.name, ws.data_fingerprint):  # undone if nothing else is written
+        if args.task:  # one task of an executor, in its own process: the run's RSS is its own
+            ws.isolated = True
+            run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
+                     zero_shot=not args.no_zero_shot, log=quiet_log, keep_models=args.keep_models,
+                     setup=setup, stop_after=args.stop_after, task=args.task)
+            return 0
+        executor = make_executor(args, out / RESOLVED_FILE, out, track, device)
+        if executor is not None:  # the tasks read the experiment from this file
+            write_resolved(config, out)
+        table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
+                         zero_shot=not args.no_zero_shot, log=quiet_log,
+                         keep_models=args.keep_models, setup=setup, stop_after=args.stop_after,
+                         shard=shard, dispatch=executor)
+        # after the grid: a run failing early (e.g. a bad negatives file) leaves --output empty
         write_resolved(config, out)
-    table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
-                     zero_shot=not args.no_zero_shot, log=quiet_log,
-                     keep_models=args.keep_models, setup=setup, stop_after=args.stop_after,
-                     shard=shard, dispatch=executor)
-    # after the grid: a run failing early (e.g. a bad negatives file) leaves --output empty
-    write_resolved(config, out)
-    if table is None:
-        log.info("[negbench] every run stopped after its %s stage; the same command without "
-                 "--stop-after finishes them (here or on another machine given %s)",
-                 args.stop_after, args.output)
+        if table is None:
+            log.info("[negbench] every run stopped after its %s stage; the same command without "
+                     "--stop-after finishes them (here or on another machine given %s)",
+                     args.stop_after, args.output)
+            return 0
+        print(table)
+        log.info("records, runs and negatives written to %s", args.output)
         return 0
-    print(table)
-    log.info("records, runs and negatives written to %s", args.output)
-    return 0
 
 
 def _device_and_precision(args, remote: bool) -> tuple[str, str]:
