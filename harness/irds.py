@@ -6,9 +6,11 @@ downloads, so ``ir_datasets.load(id)`` works with no network. Seeding is idempot
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
+import logging
 import os
 import shutil
 import zipfile
@@ -20,6 +22,8 @@ from negbench.harness.data import Corpus, Split, check_doc, validate_split
 from negbench.harness.errors import NegbenchError
 from negbench.harness.negatives import sha256_file
 from negbench.harness.paths import data_root
+
+log = logging.getLogger(__name__)
 
 BEIR_STAGED = {"scifact": ("beir-scifact", ["train", "test"]),
                "nfcorpus": ("beir-nfcorpus", ["train", "dev", "test"])}
@@ -178,20 +182,41 @@ def _collection(dataset_id: str) -> str:
     return "/".join(parts[:2]) if parts[0] == "beir" else parts[0]
 
 
+def _seed(dataset_id: str, root: Path | None) -> Path | None:
+    """Seed the cache from the staged files of a collection negbench stages. A ``root`` given
+    (``--data-root``) must hold them (else a one-line error); with none given and none staged
+    in the default places, the staged folder looked for is returned: the cache is read as it
+    is."""
+    parts = dataset_id.split("/")
+    staged = data_root(root, required=False)
+    if parts[0] == "beir" and len(parts) > 1 and parts[1] in BEIR_STAGED:
+        folder = staged / BEIR_STAGED[parts[1]][0]
+        if root is None and not folder.is_dir():
+            return folder
+        seed_beir(parts[1], root)
+    elif parts[0] == "msmarco-passage":
+        if root is None and not (staged / "msmarco-passage").is_dir():
+            return staged / "msmarco-passage"
+        seed_msmarco(root)
+    return None
+
+
+@functools.cache
+def note_cache_only(collection: str, looked: str) -> None:
+    """The one INFO line saying a staged collection was read from the cache as it is."""
+    log.info("[negbench] %s: no --data-root given and no staged files (%s): read from the "
+             "ir_datasets cache as it is (%s)", collection, looked, irds_home())
+
+
 def _load(dataset_id: str, root: Path | None):
     """Seed, then ``ir_datasets.load``; callers hold ``seeding_lock(_collection(id))`` while
-    they read, since ir_datasets extracts its derived files on first read without a lock."""
+    they read, since ir_datasets extracts its derived files on first read without a lock.
+    Returns the dataset and the staged folder not found (None when seeded or not staged)."""
     import ir_datasets
 
-    parts = dataset_id.split("/")
-    staged = data_root(root, required=False)  # absent: read the ir_datasets cache as it is
-    if parts[0] == "beir" and len(parts) > 1 and parts[1] in BEIR_STAGED:
-        if (staged / BEIR_STAGED[parts[1]][0]).is_dir():
-            seed_beir(parts[1], root)
-    elif parts[0] == "msmarco-passage" and (staged / "msmarco-passage").is_dir():
-        seed_msmarco(root)
+    missing = _seed(dataset_id, root)
     try:
-        return ir_datasets.load(dataset_id)
+        return ir_datasets.load(dataset_id), missing
     except KeyError:
         raise NegbenchError(f"unknown ir_datasets id {dataset_id!r}") from None
 
@@ -200,9 +225,12 @@ def load_corpus(dataset_id: str, root: Path | None = None) -> Corpus:
     """All docs of an ir_datasets id (BEIR-style title + text), checked for duplicates/empties."""
     docs: dict = {}
     with seeding_lock(_collection(dataset_id)):
-        for d in _load(dataset_id, root).docs_iter():
+        ds, missing = _load(dataset_id, root)
+        for d in ds.docs_iter():
             docs[d.doc_id] = check_doc(d.doc_id, getattr(d, "title", ""), d.text, docs,
                                        f"{dataset_id} docs")
+    if missing is not None:
+        note_cache_only(_collection(dataset_id), str(missing))
     return Corpus(docs, source=f"irds:{dataset_id}")
 
 
@@ -210,10 +238,12 @@ def load_split(dataset_id: str, corpus: Corpus | None, root: Path | None = None)
     """Queries and qrels of an ir_datasets id, validated against ``corpus`` when given."""
     qrels: dict[str, dict[str, int]] = {}
     with seeding_lock(_collection(dataset_id)):
-        ds = _load(dataset_id, root)
+        ds, missing = _load(dataset_id, root)
         queries = {q.query_id: q.text for q in ds.queries_iter()}
         for r in ds.qrels_iter():
             qrels.setdefault(r.query_id, {})[r.doc_id] = int(r.relevance)
+    if missing is not None:
+        note_cache_only(_collection(dataset_id), str(missing))
     split = Split(dataset_id.split("/")[-1], queries, qrels, f"irds:{dataset_id}")
     if corpus is not None:
         validate_split(corpus, split)

@@ -185,7 +185,11 @@ def _records(path: Path, fmt: str):
 
 def read_foreign(path: Path, fmt: str, corpus: Corpus, split: Split,
                  exclude: dict[str, set[str]]) -> list[NegativeRow]:
-    """Rows of a st / flagembedding / tevatron file, ids mapped back through the suite."""
+    """Rows of a st / flagembedding / tevatron file, ids mapped back through the suite; each
+    row checked against it as it is read (``negatives.row_problem``: a known positive judged
+    relevant, negatives in the corpus and not judged relevant), naming file:line."""
+    from negbench.harness.negatives import row_problem
+
     index = TextIndex(corpus, split, exclude)
     rows: dict[tuple[str, str], NegativeRow] = {}
     for loc, query, positives, negatives in _records(Path(path), fmt):
@@ -198,27 +202,31 @@ def read_foreign(path: Path, fmt: str, corpus: Corpus, split: Split,
             if (q, p) in rows:
                 raise NegbenchError(f"{loc}: pair ({q!r}, {p!r}) is listed twice")
             rows[(q, p)] = NegativeRow(q, p, negs)
+            problem = row_problem(rows[(q, p)], corpus, exclude)
+            if problem:
+                raise NegbenchError(f"{loc}: {problem}")
     if not rows:
         raise NegbenchError(f"{path}: negatives file is empty")
     return list(rows.values())
 
 
 def _tevatron_pair(index: TextIndex, obj: dict, pos: dict, negatives: list[dict], loc: str):
-    """Tevatron carries ids: used when they are the suite's, else the texts are mapped."""
-    q = str(obj.get("query_id", ""))
-    if q not in index.split.queries:
+    """Tevatron carries ids: an id given must be the suite's (a training query, a corpus
+    doc); an empty or absent one (e.g. a generated negative) is mapped through its text."""
+    q = str(obj.get("query_id") or "")
+    if q and q not in index.split.queries:
+        raise NegbenchError(f"{loc}: query id {q!r} is not a training query of "
+                            f"{index.split.source or index.split.name}")
+    if not q:
         q, _ = index.pair(str(obj.get("query", "")), _passage_text(pos), loc)
 
     def doc(p: dict) -> str:
-        d = str(p.get("docid", ""))
-        if d in index.corpus.docs:
-            return d
-        return index.negative(q, _passage_text(p), loc)
+        d = str(p.get("docid") or "")
+        if d and d not in index.corpus.docs:
+            raise NegbenchError(f"{loc}: doc id {d!r} is not in the corpus")
+        return d or index.negative(q, _passage_text(p), loc)
 
-    p = doc(pos)
-    if p not in index.exclude.get(q, ()):
-        raise NegbenchError(f"{loc}: doc {p!r} is not a judged positive of query {q!r}")
-    return q, p, tuple(doc(n) for n in negatives)
+    return q, doc(pos), tuple(doc(n) for n in negatives)
 
 
 def _passage_text(p: dict) -> str:

@@ -18,11 +18,13 @@ def data_root(override: str | os.PathLike | None = None, required: bool = True) 
     """Locate the staged data folder (``../shared/data`` by default).
 
     Order: explicit ``override``, ``$NEGBENCH_DATA``, ``./../shared/data`` from the working
-    directory, then ``../shared/data`` next to the source checkout.
+    directory, then ``../shared/data`` next to the source checkout. An ``override`` that is
+    not a folder is an error (``given_root``), ``required`` or not; otherwise, not found and
+    not ``required``, the first place tried (for messages saying where to put the files).
     """
     if override is not None:
-        candidates = [Path(override)]
-    elif os.environ.get(DATA_ENV):
+        return given_root(override)
+    if os.environ.get(DATA_ENV):
         candidates = [Path(os.environ[DATA_ENV])]
     else:
         candidates = [Path.cwd().parent / "shared" / "data", _REPO_ROOT.parent / "shared" / "data"]
@@ -36,6 +38,21 @@ def data_root(override: str | os.PathLike | None = None, required: bool = True) 
         f"point ${DATA_ENV} or --data-root at the folder that holds beir-scifact/, "
         "msmarco-passage/, esco-skill-extraction/ (see README 'Data')"
     )
+
+
+def given_root(override: str | os.PathLike | None) -> Path | None:
+    """The ``--data-root`` folder, resolved; None when none was given (the loaders then look in
+    the default places and, finding no staged files, read the ir_datasets cache as it is).
+    Naming nothing, a file or anything else is a one-line error: a root given is never
+    ignored."""
+    if override is None:
+        return None
+    kind = path_kind(override)
+    if kind == "nothing":
+        raise NegbenchError(f"--data-root {override}: not found")
+    if kind != "a folder":
+        raise NegbenchError(f"--data-root {override} is {kind}, not a folder")
+    return Path(override).resolve()
 
 
 def cache_root(override: str | os.PathLike | None = None) -> Path:

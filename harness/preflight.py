@@ -4,6 +4,8 @@ be written, and the data can be trained on. Each failure is a one-line ``Negbenc
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from pathlib import Path
 
@@ -62,14 +64,121 @@ def not_an_input(path: str | os.PathLike, inputs: list[str | os.PathLike | None]
     return path
 
 
+def relevant_judged(split, role: str, why: str) -> None:
+    """``split``'s qrels judge at least one doc relevant (relevance >= 1); the error names
+    the qrels file (the split's source)."""
+    if not split.positives():
+        where = split.source or split.name
+        raise NegbenchError(f"{where}: no {role} pair (no query has a judged doc with "
+                            f"relevance >= 1): {why}")
+
+
 def training_pairs_present(data) -> None:
     """The suite's training split has at least one (query, relevant doc) pair."""
-    from negbench.strategies.base import training_pairs
+    relevant_judged(data.train, "training", "a sampler would train on nothing")
 
-    if not training_pairs(data.train):
-        where = data.train.source or data.train.name
-        raise NegbenchError(f"{where}: no training pair (no query has a judged doc with "
-                            "relevance >= 1): a sampler would train on nothing")
+
+def judged_test_pairs_present(split) -> None:
+    """The test split has at least one relevant judgment: else every score is 0."""
+    relevant_judged(split, "test", "every measure would be 0 (nothing to retrieve)")
+
+
+WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+           "pytorch_model.bin.index.json")
+
+
+def _hf_folder(folder: Path) -> str | None:
+    """Why ``folder`` is not a loadable transformers model (config.json with ``model_type``
+    and weights), or None."""
+    config = folder / "config.json"
+    if not config.is_file():
+        return f"{config} not found"
+    try:
+        model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return f"{config} is not a JSON object"
+    if not isinstance(model_type, str) or not model_type:
+        return f"{config} has no 'model_type'"
+    if not any((folder / w).is_file() for w in WEIGHTS):
+        return f"no model weights in {folder} ({', '.join(WEIGHTS)})"
+    return None
+
+
+def model_folder(name: str, flag: str = "--model") -> Path:
+    """The model ``name`` resolves to (``models.resolve_model``) is loadable: a
+    sentence-transformers folder whose ``modules.json`` Transformer modules are, or a
+    transformers folder (config.json with ``model_type``, and weights)."""
+    from negbench.harness.models import resolve_model
+
+    folder = resolve_model(name)
+    modules = folder / "modules.json"
+    if not modules.is_file() and not (folder / "config.json").is_file():
+        raise NegbenchError(f"{flag} {name}: not a model folder (no modules.json or "
+                            f"config.json in {folder})")
+    if not modules.is_file():
+        problem = _hf_folder(folder)
+    else:
+        try:
+            entries = json.loads(modules.read_text(encoding="utf-8"))
+            paths = [e.get("path", "") for e in entries
+                     if str(e.get("type", "")).rpartition(".")[2] == "Transformer"]
+        except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
+            raise NegbenchError(f"{flag} {name}: {modules} is not a sentence-transformers "
+                                "module list") from None
+        problem = next(filter(None, (_hf_folder(folder / p) for p in paths)), None)
+    if problem:
+        raise NegbenchError(f"{flag} {name}: {problem}")
+    return folder
+
+
+def prompts_text(ws, given: dict[str, str | None]) -> None:
+    """The prompts given (``{flag: text}``) and the model's own are text: encodable as UTF-8
+    (an undecodable command-line byte arrives as a surrogate escape and would crash the
+    tokenizer after the first write)."""
+    own = {f"the query prompt of {ws.model_name}": ws.prompts.query,
+           f"the document prompt of {ws.model_name}": ws.prompts.document}
+    for what, text in [*given.items(), *own.items()]:
+        try:
+            (text or "").encode("utf-8")
+        except UnicodeEncodeError:
+            raise NegbenchError(f"{what} {text[:60]!r}: not valid text (not encodable as "
+                                "UTF-8; an undecodable byte in the argument?)") from None
+
+
+def executor_package(name: str):
+    """The package ``--executor NAME`` needs (ray, submitit), imported; None for local."""
+    import importlib
+
+    package = {"ray": "ray", "slurm": "submitit"}.get(name)
+    if package is None:
+        return None
+    try:
+        return importlib.import_module(package)
+    except ImportError:
+        raise NegbenchError(f"--executor {name} needs the '{package}' package: pip install "
+                            f"'negbench[scale]' (or pip install {package})") from None
+
+
+def train_test_overlap(data) -> int:
+    """How many test queries also appear in the training qrels, by id or by text."""
+    train = data.train.qrels  # {} for a suite without a training split
+    texts = {data.train.queries[q].strip() for q in train if q in data.train.queries}
+    return sum(q in train or t.strip() in texts for q, t in data.test.queries.items())
+
+
+def data_checks(data) -> dict:
+    """What the data checks found, for every record a run writes."""
+    return {"train_test_overlap": train_test_overlap(data)}
+
+
+def held_out(data) -> None:
+    """One WARNING line when test queries also appear in the training qrels (the count is
+    recorded too, ``data_checks``): the test split is then not (fully) held out."""
+    n, m = train_test_overlap(data), len(data.test.queries)
+    if n:
+        logging.getLogger(__name__).warning(
+            "%d of %d test queries also appear in the training qrels (same id or same text): "
+            "the test split is not %sheld out", n, m, "" if n == m else "fully ")
 
 
 def batches_fillable(data, budget) -> None:
@@ -88,13 +197,14 @@ def batches_fillable(data, budget) -> None:
 
 
 def suite_data(ws) -> None:
-    """Load and check the workspace's data; suites read through ir_datasets first need a
-    writable ``$IR_DATASETS_HOME`` (the cache is seeded from the staged files)."""
+    """Load and check the workspace's data (the test qrels judge a doc relevant); suites read
+    through ir_datasets first need a writable ``$IR_DATASETS_HOME`` (the cache is seeded from
+    the staged files)."""
     if ws.suite.loader in ("irds", "msmarco"):
         from negbench.harness.irds import irds_home
 
         writable_dir(irds_home(), "the ir_datasets cache ($IR_DATASETS_HOME)")
-    ws.data  # noqa: B018 - loads and validates corpus, queries and qrels
+    judged_test_pairs_present(ws.data.test)  # loads and validates corpus, queries and qrels
 
 
 def readable_records(folder: str | os.PathLike) -> None:

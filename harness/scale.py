@@ -138,11 +138,9 @@ class RayExecutor(Executor):
         self.address = address
 
     def run(self, tasks: list[str], log) -> list[int]:
-        try:
-            import ray
-        except ImportError:
-            raise NegbenchError("--executor ray needs the 'ray' package: pip install "
-                                "'negbench[scale]' (or pip install ray)") from None
+        from negbench.harness.preflight import executor_package
+
+        ray = executor_package("ray")  # checked in the preflight too, before any write
         started = not ray.is_initialized()
         if started:
             ray.init(address=self.address, log_to_driver=False, include_dashboard=False)
@@ -174,11 +172,9 @@ class SlurmExecutor(Executor):
     name = "slurm"
 
     def run(self, tasks: list[str], log) -> list[int]:
-        try:
-            import submitit
-        except ImportError:
-            raise NegbenchError("--executor slurm needs the 'submitit' package: pip install "
-                                "'negbench[scale]' (or pip install submitit)") from None
+        from negbench.harness.preflight import executor_package
+
+        submitit = executor_package("slurm")  # checked in the preflight too
         ex = submitit.AutoExecutor(folder=str(self.out / "slurm" / "%j"), cluster="slurm")
         params = {"timeout_min": self.res.time_min, "cpus_per_task": self.res.cpus,
                   "slurm_array_parallelism": self.res.array_parallelism,

@@ -101,9 +101,9 @@ def load_msmarco(suite: Suite, data_root: Path | None = None,
     for fixtures) keeps the full official qrels and skips that check.
     """
     from negbench.harness.irds_fetch import load_corpus, load_split
-    from negbench.harness.paths import data_root as resolve_root
+    from negbench.harness.paths import given_root
 
-    root = resolve_root(data_root, required=False)  # no staged folder: the ir_datasets cache
+    root = given_root(data_root)  # None: the default places, else the ir_datasets cache
     coll = suite.collection_path()
     if coll is not None:
         corpus = read_collection(coll)

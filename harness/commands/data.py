@@ -22,15 +22,15 @@ def cmd_data_download(args) -> int:
     from negbench.harness.errors import NegbenchError
     from negbench.harness.fingerprint import data_fingerprint
     from negbench.harness.irds import irds_home
-    from negbench.harness.paths import data_root
+    from negbench.harness.paths import data_root, given_root
     from negbench.harness.preflight import writable_dir
     from negbench.suites.loading import load_suite_data, load_test_qrels
     from negbench.suites.registry import get_suite
 
     suite = get_suite(args.suite)
-    root = data_root(args.data_root, required=False)
+    root = given_root(args.data_root)  # None: the default places, else the cache as it is
     if suite.loader not in ("irds", "msmarco"):  # staged or local files: nothing to fetch
-        status = suite.data_status(root)
+        status = suite.data_status(root or data_root(required=False))
         if status != "present":
             raise NegbenchError(f"{suite.name}: {status} (not an ir_datasets suite: nothing to "
                                 "download)")

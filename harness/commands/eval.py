@@ -20,7 +20,7 @@ def cmd_eval(args) -> int:
     from negbench.harness.conventions import get_profile
     from negbench.harness.evaluate import evaluate_run
     from negbench.harness.measures import parse_measures
-    from negbench.harness.paths import data_root
+    from negbench.harness.paths import given_root
     from negbench.harness.records import write_json_atomic
     from negbench.harness.trec_files import check_run_against_qrels, read_trec_run
     from negbench.suites.loading import load_test_qrels
@@ -33,9 +33,10 @@ def cmd_eval(args) -> int:
     measures = parse_measures(name_list(args.measures, "--measures", "measure")
                               if args.measures is not None else suite.measures)
     profile = get_profile(suite.profile)
-    root = data_root(args.data_root, required=False)
+    root = given_root(args.data_root)  # None: the default places, else the cache as it is
     run = read_trec_run(Path(args.run))
     test = load_test_qrels(suite, root)
+    preflight.judged_test_pairs_present(test)
     check_run_against_qrels(run, test.qrels, Path(args.run), test.source or suite.test)
     ev = evaluate_run(test.qrels, run, measures, profile)
     extra = sorted(set(run) - set(test.qrels))

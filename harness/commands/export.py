@@ -34,7 +34,7 @@ def cmd_export(args) -> int:
     from negbench.harness.fingerprint import data_fingerprint, matches
     from negbench.harness.negative_formats import export_rows
     from negbench.harness.negatives import read_negatives, sha256_file
-    from negbench.harness.paths import data_root
+    from negbench.harness.paths import given_root
     from negbench.suites.loading import load_suite_data
     from negbench.suites.registry import get_suite
 
@@ -46,7 +46,7 @@ def cmd_export(args) -> int:
     if not neg_path.is_file() or sha256_file(neg_path) != rec["negatives"]["sha256"]:
         raise NegbenchError(f"{neg_path}: missing or not the file its record names (sha256)")
     suite = get_suite(rec["suite"])
-    data = load_suite_data(suite, data_root(args.data_root, required=False))
+    data = load_suite_data(suite, given_root(args.data_root))
     if not matches(rec, data_fingerprint(data)):
         raise NegbenchError(f"{rec['suite']}: the data differs from the run's (fingerprint)")
     rows = read_negatives(neg_path, data.corpus, data.exclude)

@@ -24,8 +24,7 @@ def cmd_zero_shot(args) -> int:
     from negbench.harness.device import resolve_device
     from negbench.harness.folders import claim_folder
     from negbench.harness.grid import zero_shot_current
-    from negbench.harness.models import resolve_model
-    from negbench.harness.paths import data_root
+    from negbench.harness.paths import given_root
     from negbench.harness.records import read_records, write_text_atomic
     from negbench.harness.runner import zero_shot_bm25, zero_shot_model
     from negbench.harness.table import results_table
@@ -39,13 +38,16 @@ def cmd_zero_shot(args) -> int:
     suite = get_suite(args.suite)
     budget = get_budget(args.budget, suite.budgets.get(args.budget))
     out = preflight.writable_dir(args.output, "--output")  # nothing is written before this
-    root = data_root(args.data_root, required=False)
+    root = given_root(args.data_root)  # None: the default places, else the cache as it is
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    device=resolve_device(args.device), query_prompt=args.query_prompt,
                    doc_prompt=args.doc_prompt)
     if "model" in systems:
-        resolve_model(ws.model_name)
+        preflight.model_folder(ws.model_name)
+        preflight.prompts_text(ws, {"--query-prompt": args.query_prompt,
+                                    "--doc-prompt": args.doc_prompt})
     preflight.suite_data(ws)
+    preflight.held_out(ws.data)  # a warning, after every check passed
     claim_folder(out, ws.suite.name, ws.data_fingerprint)  # the first write, after the checks
     if "bm25" in systems:
         log.info("[negbench] zero-shot BM25")
