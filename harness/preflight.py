@@ -1,5 +1,7 @@
 """Checks a command makes before it writes anything: every folder and file it will write can
-be written, and the data can be trained on. Each failure is a one-line ``NegbenchError``.
+be written, the data can be trained on and evaluated, the model folder loads, the prompts are
+text and the executor's package imports. Each failure is a one-line ``NegbenchError``; data
+that is suspicious but usable (train/test overlap) is a warning and a record field.
 """
 
 from __future__ import annotations
@@ -135,14 +137,13 @@ def prompts_text(ws, given: dict[str, str | None]) -> None:
     """The prompts given (``{flag: text}``) and the model's own are text: encodable as UTF-8
     (an undecodable command-line byte arrives as a surrogate escape and would crash the
     tokenizer after the first write)."""
-    own = {f"the query prompt of {ws.model_name}": ws.prompts.query,
-           f"the document prompt of {ws.model_name}": ws.prompts.document}
-    for what, text in [*given.items(), *own.items()]:
-        try:
-            (text or "").encode("utf-8")
-        except UnicodeEncodeError:
-            raise NegbenchError(f"{what} {text[:60]!r}: not valid text (not encodable as "
-                                "UTF-8; an undecodable byte in the argument?)") from None
+    from negbench.harness import parse
+
+    for flag, text in given.items():
+        parse.text(text, "prompt", flag, optional=True)
+    own = f"{ws.model_name} (config_sentence_transformers.json)"
+    parse.text(ws.prompts.query, "query prompt", own)
+    parse.text(ws.prompts.document, "document prompt", own)
 
 
 def executor_package(name: str):

@@ -114,8 +114,10 @@ def test_a_prompt_that_is_not_text_is_refused_before_writing(flag, small, tiny_m
     """``$'\\xff'`` on the command line reaches Python as a surrogate escape: the old code
     recorded it, wrote the BM25 row and crashed in the tokenizer."""
     out = tmp_path / "out"
-    fails(_zero_shot(small, out, "--systems", "bm25,model", "--model", tiny_model_dir, flag,
-                     "\udcff"), cli_env, f"{flag} '\\udcff'", "not valid text", output=out)
+    argv = _zero_shot(small, out, "--systems", "bm25,model", "--model", tiny_model_dir, flag,
+                      "\udcff")
+    fails(argv, cli_env, f"{flag}: prompt contains a lone surrogate ('\\udcff')",
+          "not valid UTF-8 text", output=out)
     _empty(out)
 
 

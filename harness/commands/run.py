@@ -115,7 +115,6 @@ def _run(args) -> int:
         get_sampler(s).from_dict(params[s]).check_suite(ws.data)
     if not args.task:  # a task runs on its executor's node: its package is there
         preflight.executor_package(args.executor)
-    preflight.held_out(ws.data)  # a warning, after every check passed
     config = resolved(args, params, track, seeds)
     quiet_log = open(os.devnull, "w") if args.quiet else LogStream()  # noqa: SIM115
     out = Path(args.output)
@@ -136,6 +135,7 @@ def _run(args) -> int:
                          shard=shard, dispatch=executor)
         # after the grid: a run failing early (e.g. a bad negatives file) leaves --output empty
         write_resolved(config, out)
+        preflight.held_out(ws.data)  # a warning at the end (a failure stays one line)
         if table is None:
             log.info("[negbench] every run stopped after its %s stage; the same command without "
                      "--stop-after finishes them (here or on another machine given %s)",

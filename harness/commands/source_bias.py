@@ -71,11 +71,11 @@ def cmd_source_bias(args) -> int:
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    device=resolve_device(args.device))
     preflight.model_folder(ws.model_name)  # before the (long) encoding
-    for path in trained:
-        preflight.model_folder(str(path), "--models-from")
     preflight.judged_test_pairs_present(ws.data.test)
     if folder is not None:  # the folder's runs are of this suite over this data
         check_folder(folder, suite.name, ws.data_fingerprint, "--models-from")
+    for path in trained:
+        preflight.model_folder(str(path), "--models-from")
     rewrites = load_rewrites(root, ws.data.corpus)
     results = []
     for path in [None, *trained]:  # None = the base model; trained ones load one at a time
