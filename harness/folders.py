@@ -111,9 +111,8 @@ def check_folder(out: str | os.PathLike, suite_name: str, fingerprint: str,
 def claim_folder(out: str | os.PathLike, suite_name: str, fingerprint: str,
                  flag: str = "--output") -> bool:
     """``check_folder``, then write the ownership file if there is none (True when this call
-    wrote it): called right before
-    a command's first write into ``out`` (under a lock: of two commands claiming one empty
-    folder at once, the second sees the first's claim)."""
+    wrote it): called right before a command's first write into ``out`` (under a lock: of two
+    commands claiming one empty folder at once, the second sees the first's claim)."""
     from negbench.harness.records import write_json_atomic
 
     out = Path(out)

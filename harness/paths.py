@@ -47,12 +47,7 @@ def given_root(override: str | os.PathLike | None) -> Path | None:
     ignored."""
     if override is None:
         return None
-    kind = path_kind(override)
-    if kind == "nothing":
-        raise NegbenchError(f"--data-root {override}: not found")
-    if kind != "a folder":
-        raise NegbenchError(f"--data-root {override} is {kind}, not a folder")
-    return Path(override).resolve()
+    return require(override, "folder", flag="--data-root").resolve()
 
 
 def cache_root(override: str | os.PathLike | None = None) -> Path:
@@ -85,13 +80,15 @@ def path_kind(path: str | os.PathLike) -> str:
         "a special file"
 
 
-def require(path: str | os.PathLike, want: str, what: str = "") -> Path:
+def require(path: str | os.PathLike, want: str, what: str = "", flag: str = "") -> Path:
     """``path`` when it is ``want`` (``file`` or ``folder``); else a one-line error saying what
     it is instead: ``P: <what> not found``, ``P is a folder, not a <what>``, ``P is a symlink
-    loop, not a <what>`` (``what`` defaults to ``want``)."""
+    loop, not a <what>`` (``what`` defaults to ``want``). With ``flag`` (the option that named
+    ``path``) the errors are ``FLAG P: not found`` and ``FLAG P is ..., not a <what>``."""
     kind = path_kind(path)
     if kind != f"a {want}":
         if kind == "nothing":
-            raise NegbenchError(f"{path}: {what or want} not found")
-        raise NegbenchError(f"{path} is {kind}, not a {what or want}")
+            raise NegbenchError(f"{flag} {path}: not found" if flag
+                                else f"{path}: {what or want} not found")
+        raise NegbenchError(f"{flag + ' ' if flag else ''}{path} is {kind}, not a {what or want}")
     return Path(path)

@@ -172,10 +172,11 @@ def data_checks(data) -> dict:
     return {"train_test_overlap": train_test_overlap(data)}
 
 
-def held_out(data) -> None:
-    """One WARNING line when test queries also appear in the training qrels (the count is
-    recorded too, ``data_checks``): the test split is then not (fully) held out."""
-    n, m = train_test_overlap(data), len(data.test.queries)
+def held_out(ws) -> None:
+    """One WARNING line when test queries of the workspace's data also appear in the training
+    qrels (the count is recorded too, ``data_checks``): the test split is then not (fully)
+    held out."""
+    n, m = ws.data_checks["train_test_overlap"], len(ws.data.test.queries)
     if n:
         logging.getLogger(__name__).warning(
             "%d of %d test queries also appear in the training qrels (same id or same text): "

@@ -33,7 +33,6 @@ from negbench.harness.pipeline.executor import (  # noqa: F401 - re-exported for
     sha256_tree,
 )
 from negbench.harness.pipeline.stages import STAGES, TRACK_STAGES, RunState, base_encodings
-from negbench.harness.preflight import data_checks
 from negbench.harness.records import (
     SCHEMA,
     library_versions,
@@ -103,7 +102,7 @@ def _record(ws: Workspace, kind: str, name: str, ev: Evaluation, timings: dict,
         "conventions": {"profile": profile.name, "description": profile.description,
                         "retrieve_k": extra.get("budget", {}).get("retrieve_k")},
         "suite_info": ws.data.info,
-        "data_checks": data_checks(ws.data),  # e.g. train/test overlap (harness.preflight)
+        "data_checks": ws.data_checks,  # e.g. train/test overlap (harness.preflight)
         **extra,
         "timings_s": timings,
         "peak_rss_mb": round(peak_rss_mb(), 1),

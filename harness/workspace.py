@@ -43,6 +43,14 @@ class Workspace:
         return load_suite_data(self.suite, self.data_root)
 
     @cached_property
+    def data_checks(self) -> dict:
+        """What the data checks found (``preflight.data_checks``), once per workspace: every
+        record and the held-out warning read it."""
+        from negbench.harness.preflight import data_checks
+
+        return data_checks(self.data)
+
+    @cached_property
     def data_fingerprint(self) -> str:
         """sha256 of the loaded data (``harness.fingerprint``): keys every reusable artefact."""
         from negbench.harness.fingerprint import data_fingerprint

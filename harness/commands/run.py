@@ -135,7 +135,7 @@ def _run(args) -> int:
                          shard=shard, dispatch=executor)
         # after the grid: a run failing early (e.g. a bad negatives file) leaves --output empty
         write_resolved(config, out)
-        preflight.held_out(ws.data)  # a warning at the end (a failure stays one line)
+        preflight.held_out(ws)  # a warning at the end (a failure stays one line)
         if table is None:
             log.info("[negbench] every run stopped after its %s stage; the same command without "
                      "--stop-after finishes them (here or on another machine given %s)",

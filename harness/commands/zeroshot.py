@@ -59,7 +59,7 @@ def cmd_zero_shot(args) -> int:
                if zero_shot_current(r, ws, budget, (r.get("zero_shot") or {}).get("system"))]
     table = results_table(records, list(suite.measures))
     write_text_atomic(table, out / "table.md")
-    preflight.held_out(ws.data)  # a warning at the end (a failure stays one line)
+    preflight.held_out(ws)  # a warning at the end (a failure stays one line)
     print(table)
     log.info("records and runs written to %s", out)
     return 0
