@@ -10,7 +10,7 @@
 # (.gpu/data.tar.xz), MiniLM's weights in two parts (part 1 copied to /tmp/p1 by an earlier
 # call, as in benchmarks/device_run.sh) and .gpu/prep.tar.xz: the BM25 zero-shot records and
 # negbench's BM25 results cache (every BM25 search these runs make, done on the CPU machine:
-# `harness/bm25.py` serves cached searches without Java). Runs use --precision fp32 so their
+# `harness/retrieval/bm25.py` serves cached searches without Java). Runs use --precision fp32 so their
 # config hashes equal the CPU's (the query-side track is meant to compare across devices).
 # On a normal CUDA machine with negbench installed, the same grid is
 #   negbench run --suite beir/scifact --budget standard --device cuda --precision fp32 \

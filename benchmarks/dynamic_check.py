@@ -51,10 +51,10 @@ def main() -> int:
     ap.add_argument("--output", default=None, help="JSON file for the per-run facts")
     args = ap.parse_args()
 
-    from negbench.harness.beir_folder import load_beir_folder
-    from negbench.harness.budget import get_budget
-    from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
-    from negbench.harness.models import load_model
+    from negbench.harness.data.beir_folder import load_beir_folder
+    from negbench.harness.training.budget import get_budget
+    from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
+    from negbench.harness.retrieval.models import load_model
     from negbench.harness.training.dynamic import TrainingPlan
     from negbench.harness.training.full import train_full
     from negbench.harness.training.pairs import training_pairs

@@ -96,10 +96,10 @@ def export_onnx(model, folder: Path) -> tuple[Path, Path]:
 
 
 def ndcg10(encode, queries, corpus, test) -> float:
-    from negbench.harness.conventions import get_profile
-    from negbench.harness.dense_search import search_run
-    from negbench.harness.evaluate import evaluate_run
-    from negbench.harness.measures import parse_measures
+    from negbench.harness.evaluation.conventions import get_profile
+    from negbench.harness.retrieval.dense_search import search_run
+    from negbench.harness.evaluation.evaluate import evaluate_run
+    from negbench.harness.evaluation.measures import parse_measures
 
     qids = sorted(test.qrels)
     q_emb = encode([queries[q] for q in qids], 64)
@@ -121,9 +121,9 @@ def main() -> None:
 
     import torch
 
-    from negbench.harness.beir_folder import load_beir_folder
-    from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
-    from negbench.harness.models import load_model
+    from negbench.harness.data.beir_folder import load_beir_folder
+    from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
+    from negbench.harness.retrieval.models import load_model
 
     tmp = Path(tempfile.mkdtemp(prefix="encoding-speed-"))
     corpus, test = load_beir_folder(DATA / "beir-scifact", "test")

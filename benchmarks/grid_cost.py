@@ -28,7 +28,7 @@ def load_runs(folder: Path, samplers: list[str] | None = None) -> list[dict]:
     """The trained records of the folder (only those of ``samplers`` when given; a name
     without records is an error, as in ``negbench report --systems``)."""
     from negbench.harness.commands.report import select_systems
-    from negbench.harness.records import read_records
+    from negbench.harness.evaluation.records import read_records
 
     recs = read_records(folder)
     if samplers is not None:
@@ -38,7 +38,7 @@ def load_runs(folder: Path, samplers: list[str] | None = None) -> list[dict]:
 
 def corpus_encoding_seconds(rec: dict) -> float:
     """Encode the record's suite corpus once, at its evaluation length, without the cache."""
-    from negbench.harness.workspace import Workspace
+    from negbench.harness.pipeline.workspace import Workspace
     from negbench.suites.registry import get_suite
 
     ws = Workspace(get_suite(rec["suite"]), model=rec["model"], progress=True)

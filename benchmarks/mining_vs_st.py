@@ -40,13 +40,13 @@ import json, resource, sys, time
 side, folder, cache, out = sys.argv[1:5]
 params, LENGTH, BATCH = json.loads(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
 import numpy as np, torch, sentence_transformers  # imports outside the timer on both sides
-from negbench.harness.beir_folder import load_beir_folder
+from negbench.harness.data.beir_folder import load_beir_folder
 from negbench.strategies.base import training_pairs
 _use = resource.getrusage(resource.RUSAGE_SELF)
 cpu0, t0 = _use.ru_utime + _use.ru_stime, time.perf_counter()
 if side == "negbench":  # the mine stage: workspace (data, cached encoder) + sampler.mine
     from pathlib import Path
-    from negbench.harness.workspace import Workspace
+    from negbench.harness.pipeline.workspace import Workspace
     from negbench.strategies.base import MiningContext
     from negbench.strategies.registry import get_sampler
     from negbench.suites.registry import get_suite
@@ -62,7 +62,7 @@ if side == "negbench":  # the mine stage: workspace (data, cached encoder) + sam
 else:
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
     corpus, train = load_beir_folder(__import__("pathlib").Path(folder), "train")
     pairs = training_pairs(train)
     texts = corpus.texts()

@@ -26,7 +26,7 @@ for s in range(0, n, 65536):  # in chunks: no full-size temporaries before the s
 queries = docs[rng.choice(n, nq, replace=False)] + 0.1 * rng.standard_normal((nq, dim), dtype=np.float32)
 t0 = time.perf_counter()
 if how == "negbench":
-    from negbench.harness.dense_search import exact_search
+    from negbench.harness.retrieval.dense_search import exact_search
     scores, idx = exact_search(queries, docs, k)
 else:
     import faiss

@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--cache-dir", default=None, help="negbench cache (default: its default)")
     args = ap.parse_args()
 
-    from negbench.harness.workspace import Workspace
+    from negbench.harness.pipeline.workspace import Workspace
     from negbench.strategies.base import MiningContext, training_pairs
     from negbench.strategies.dense_candidates import dense_candidates
     from negbench.strategies.registry import get_sampler

@@ -21,7 +21,7 @@ class Results:
     table: str
 
     def records(self) -> list[dict]:
-        from negbench.harness.records import read_records
+        from negbench.harness.evaluation.records import read_records
 
         return read_records(self.output)
 
@@ -79,7 +79,7 @@ def load_results(folder: str | Path, per_query: bool = False):
     run x measure x query with ``per_query=True``."""
     import pandas as pd
 
-    from negbench.harness.records import read_records
+    from negbench.harness.evaluation.records import read_records
 
     if not (Path(folder) / "records").is_dir():
         raise NegbenchError(f"{folder}: no records/ folder (expected the output of a run)")

@@ -272,7 +272,7 @@ def prepare_run_args(args: argparse.Namespace) -> argparse.Namespace:
     """Merge ``--config`` (or an API mapping in ``args.experiment_data``) with the explicit
     options, validate, and load ``--plugin`` files; without a config, check the three
     required options."""
-    from negbench.harness.plugins import load_plugins
+    from negbench.strategies.plugins import load_plugins
 
     data = getattr(args, "experiment_data", None)
     if data is None and getattr(args, "config", None):
@@ -327,7 +327,7 @@ def resolved(args: argparse.Namespace, params: dict[str, dict], track: str,
 
 
 def write_resolved(config: dict[str, Any], out: Path) -> Path:
-    from negbench.harness.records import write_text_atomic
+    from negbench.harness.evaluation.records import write_text_atomic
 
     path = Path(out) / RESOLVED_FILE
     write_text_atomic(yaml.safe_dump(config, sort_keys=False), path)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negbench.harness.dense_search import Hits
+from negbench.harness.retrieval.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.harness.training.dynamic import ModelView, TrainingPlan
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from negbench.harness import parse
-from negbench.harness.data import Corpus, Split
+from negbench.harness.io import parse
+from negbench.harness.data.collection import Corpus, Split
 from negbench.harness.errors import NegbenchError
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from negbench.harness.cross_encoder import CrossEncoderSpec
-from negbench.harness.dense_search import Hits
+from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec
+from negbench.harness.retrieval.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.dense_candidates import dense_candidates

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from negbench.harness.data import Corpus
-from negbench.harness.dense_search import Hits, search_run
+from negbench.harness.data.collection import Corpus
+from negbench.harness.retrieval.dense_search import Hits, search_run
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.engine import ranking_depth
 

@@ -21,7 +21,7 @@ from itertools import islice
 
 import numpy as np
 
-from negbench.harness.dense_search import Hits
+from negbench.harness.retrieval.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from negbench.harness.errors import NegbenchError
-from negbench.harness.negative_formats import ALL_FORMATS, detect_format, read_foreign
-from negbench.harness.negatives import read_negatives
+from negbench.harness.io.negative_formats import ALL_FORMATS, detect_format, read_foreign
+from negbench.harness.io.negatives import read_negatives
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.engine import (
     check_num_negatives,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negbench.harness import parse
+from negbench.harness.io import parse
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.engine import FILL_KEY, pair_rng, record_fill

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negbench.harness.dense_search import Hits
+from negbench.harness.retrieval.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.dense_candidates import dense_candidates

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from negbench.harness.cross_encoder import CrossEncoderSpec
+from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec
 from negbench.harness.errors import NegbenchError
 
 
@@ -34,7 +34,7 @@ class TeacherParams:
     def teacher_scorer(self, ctx):
         """The teacher for ``ctx``'s training split; notes it in ``ctx.extra`` (``teacher``,
         and ``filter_teacher``: external or harness, which the false-negative audit reads)."""
-        from negbench.harness.cross_encoder import teacher
+        from negbench.harness.retrieval.cross_encoder import teacher
         from negbench.strategies.dense_candidates import DenseRanker
 
         scorer = teacher(self.teacher_spec(ctx.device), ctx.corpus, ctx.train, ctx.exclude,

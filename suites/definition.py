@@ -86,7 +86,7 @@ class Suite:
         if data_root is not None and (Path(data_root) / self.staged).is_dir():
             return "present"
         if self.loader == "irds" and self.corpus.startswith("beir/"):
-            from negbench.harness.irds import irds_home
+            from negbench.harness.data.irds import irds_home
 
             if (irds_home() / self.corpus / "source.zip").is_file():
                 return "present (ir_datasets cache; staged files absent)"

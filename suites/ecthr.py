@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from negbench.harness import parse
-from negbench.harness.data import Corpus, Split, check_doc
+from negbench.harness.io import parse
+from negbench.harness.data.collection import Corpus, Split, check_doc
 from negbench.harness.errors import NegbenchError
 from negbench.suites.definition import Suite
 from negbench.suites.loading import SuiteData, judged_positives

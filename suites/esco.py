@@ -22,8 +22,8 @@ from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
-from negbench.harness import parse
-from negbench.harness.data import Corpus, Split, check_doc, validate_split
+from negbench.harness.io import parse
+from negbench.harness.data.collection import Corpus, Split, check_doc, validate_split
 from negbench.harness.errors import NegbenchError
 from negbench.suites.definition import Suite
 from negbench.suites.loading import SuiteData, judged_positives
@@ -34,7 +34,7 @@ TAXONOMY = "esco-taxonomy"
 
 
 def _root(data_root: Path | None) -> Path:
-    from negbench.harness.paths import data_root as resolve
+    from negbench.harness.data.paths import data_root as resolve
 
     root = resolve(data_root)
     for d in (EXTRACTION, TAXONOMY):

@@ -16,7 +16,7 @@ from negbench.harness.errors import NegbenchError
 def nearest_train_similarity(train_queries: dict[str, str], test_queries: dict[str, str],
                              encoder, max_length: int = 256) -> dict[str, float]:
     """Max cosine similarity of each test query to any training query (exact, faiss)."""
-    from negbench.harness.dense_search import exact_search
+    from negbench.harness.retrieval.dense_search import exact_search
 
     if not train_queries or not test_queries:
         raise NegbenchError("interpolation split needs training and test queries")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from negbench.harness.data import Corpus, Split
-from negbench.harness.dense_search import Hits
+from negbench.harness.data.collection import Corpus, Split
+from negbench.harness.retrieval.dense_search import Hits
 from negbench.harness.errors import NegbenchError
 from negbench.suites.definition import Suite
 
@@ -73,14 +73,14 @@ def judged_positives(*splits: Split) -> dict[str, set[str]]:
 
 
 def _load_irds(suite: Suite, data_root: Path | None) -> SuiteData:
-    from negbench.harness.irds_fetch import suite_ids
+    from negbench.harness.data.irds_fetch import suite_ids
 
     with suite_ids([suite.corpus, suite.train, suite.test, suite.dev]):
         return _read_irds(suite, data_root)
 
 
 def _read_irds(suite: Suite, data_root: Path | None) -> SuiteData:
-    from negbench.harness.irds_fetch import load_corpus, load_split
+    from negbench.harness.data.irds_fetch import load_corpus, load_split
 
     corpus = load_corpus(suite.corpus, data_root)
     why = ("(add ,train=ID to --suite to name one)" if suite.name.startswith("irds:")
@@ -95,7 +95,7 @@ def _read_irds(suite: Suite, data_root: Path | None) -> SuiteData:
 
 
 def _load_beir_folder(suite: Suite) -> SuiteData:
-    from negbench.harness.beir_folder import load_beir_folder
+    from negbench.harness.data.beir_folder import load_beir_folder
 
     corpus, train = load_beir_folder(Path(suite.corpus), suite.train)
     test = load_beir_folder(Path(suite.corpus), suite.test, corpus)[1]
@@ -137,7 +137,7 @@ def load_test_qrels(suite: Suite, data_root: Path | None = None) -> Split:
     Works for MS MARCO without passage texts; other loaders load their full data.
     """
     if suite.loader in ("irds", "msmarco"):
-        from negbench.harness.irds_fetch import load_split
+        from negbench.harness.data.irds_fetch import load_split
 
         return load_split(suite.test, None, data_root)
     return load_suite_data(suite, data_root).test

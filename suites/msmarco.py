@@ -14,8 +14,8 @@ import csv
 import sys
 from pathlib import Path
 
-from negbench.harness import parse
-from negbench.harness.data import Corpus, Split, check_doc
+from negbench.harness.io import parse
+from negbench.harness.data.collection import Corpus, Split, check_doc
 from negbench.harness.errors import NegbenchError, where
 from negbench.suites.definition import Suite
 from negbench.suites.loading import NoTrainSplit, SuiteData, judged_positives
@@ -77,13 +77,13 @@ def _train_split(suite: Suite, coll: Path | None, corpus: Corpus, root: Path | N
         queries = read_queries_tsv(folder / "queries.train.tsv")
         qrels = read_qrels_trec(folder / "qrels.train.tsv")
         split = Split("train", queries, qrels, str(folder / "qrels.train.tsv"))
-        from negbench.harness.data import validate_split
+        from negbench.harness.data.collection import validate_split
 
         validate_split(corpus, split)
         split.queries = {q: queries[q] for q in qrels}
         return split
     try:
-        from negbench.harness.irds_fetch import load_split
+        from negbench.harness.data.irds_fetch import load_split
 
         return load_split(suite.train, corpus, root)
     except Exception as exc:  # noqa: BLE001 - ir_datasets raises many types offline
@@ -100,8 +100,8 @@ def load_msmarco(suite: Suite, data_root: Path | None = None,
     (a partial collection would silently lower every score). ``allow_partial`` (Python API only,
     for fixtures) keeps the full official qrels and skips that check.
     """
-    from negbench.harness.irds_fetch import load_corpus, load_split
-    from negbench.harness.paths import given_root
+    from negbench.harness.data.irds_fetch import load_corpus, load_split
+    from negbench.harness.data.paths import given_root
 
     root = given_root(data_root)  # None: the default places, else the ir_datasets cache
     coll = suite.collection_path()

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from negbench.harness.errors import NegbenchError
-from negbench.harness.paths import path_kind, require
+from negbench.harness.data.paths import path_kind, require
 from negbench.suites.definition import DEFAULT_MEASURES, Suite, parse_suites
 
 _SUITES: dict[str, Suite] | None = None
@@ -119,7 +119,7 @@ def _irds_profile(spec: str, value: str) -> tuple[str, tuple[str, ...]]:
     """(convention profile, measures) for ``profile=VALUE``: a convention profile, with the
     measures of the first ir_datasets suite that uses it, or a suite whose profile and
     measures to take."""
-    from negbench.harness.conventions import PROFILES
+    from negbench.harness.evaluation.conventions import PROFILES
 
     suites = all_suites()
     if value in PROFILES:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from negbench.harness.data import Corpus, Doc, Split
+from negbench.harness.data.collection import Corpus, Doc, Split
 from negbench.harness.errors import NegbenchError
 
 LLM_SUFFIX = "::llm"
@@ -23,8 +23,8 @@ LLM_FILE = "cocktail-nfcorpus-llm/llama-2-7b-chat-tmp0.2.jsonl"
 
 def load_rewrites(data_root: Path | None, human: Corpus) -> Corpus:
     """The staged LLM rewrites, ids suffixed with ``::llm``; their ids must match ``human``."""
-    from negbench.harness.beir_folder import read_corpus
-    from negbench.harness.paths import data_root as resolve
+    from negbench.harness.data.beir_folder import read_corpus
+    from negbench.harness.data.paths import data_root as resolve
 
     llm = read_corpus(resolve(data_root) / LLM_FILE)
     if set(llm.docs) != set(human.docs):
@@ -38,13 +38,13 @@ def source_bias(encoder, human: Corpus, rewrites: Corpus, test: Split, max_lengt
                 k: int = 1000, profile: str = "beir") -> dict:
     """Per relevant pair: does the rewrite outscore its original? And nDCG@10, human vs mixed.
 
-    ``encoder`` is a ``negbench.harness.encoder.Encoder``; ``rewrites`` come from
+    ``encoder`` is a ``negbench.harness.retrieval.encoder.Encoder``; ``rewrites`` come from
     ``load_rewrites``. Returns counts, rates and the nDCG@10 values (means over test queries).
     """
-    from negbench.harness.conventions import get_profile
-    from negbench.harness.dense_search import search_run
-    from negbench.harness.evaluate import evaluate_run
-    from negbench.harness.measures import parse_measures
+    from negbench.harness.evaluation.conventions import get_profile
+    from negbench.harness.retrieval.dense_search import search_run
+    from negbench.harness.evaluation.evaluate import evaluate_run
+    from negbench.harness.evaluation.measures import parse_measures
 
     qids = sorted(test.queries)
     q_emb = encoder.encode([test.queries[q] for q in qids], "query", max_length)

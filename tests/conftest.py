@@ -16,7 +16,7 @@ _IRDS_HOME = Path(tempfile.mkdtemp(prefix="negbench-irds-"))
 os.environ["IR_DATASETS_HOME"] = str(_IRDS_HOME)
 atexit.register(shutil.rmtree, _IRDS_HOME, True)
 
-from negbench.harness.paths import data_root
+from negbench.harness.data.paths import data_root
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +52,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from negbench.harness.models import resolve_model
+    from negbench.harness.retrieval.models import resolve_model
 
     torch.manual_seed(0)
     out = tmp_path_factory.mktemp("tiny-bert")
@@ -73,8 +73,8 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_model_dir, cache_dir):
     """The tiny model behind the cached Encoder interface (no progress bars)."""
-    from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
+    from negbench.harness.retrieval.models import load_model
 
     return CachedEncoder(SentenceTransformerEncoder(load_model(str(tiny_model_dir)),
                                                     progress=False), cache_dir)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from negbench.harness.errors import NegbenchError
-from negbench.harness.negatives import read_negatives
-from negbench.harness.trec_files import check_run_against_qrels, read_trec_qrels, read_trec_run
+from negbench.harness.io.negatives import read_negatives
+from negbench.harness.io.trec_files import check_run_against_qrels, read_trec_qrels, read_trec_run
 from negbench.suites.definition import parse_suites
 
 CLI = [sys.executable, "-m", "negbench.harness.cli"]

@@ -12,10 +12,10 @@ import sys
 SCRIPT = """
 import json, sys
 import jnius_config
-from negbench.harness.bm25 import BM25
-from negbench.harness.conventions import PROFILES
-from negbench.harness.evaluate import evaluate_run
-from negbench.harness.measures import parse_measures
+from negbench.harness.retrieval.bm25 import BM25
+from negbench.harness.evaluation.conventions import PROFILES
+from negbench.harness.evaluation.evaluate import evaluate_run
+from negbench.harness.evaluation.measures import parse_measures
 from negbench.suites.loading import load_suite_data
 from negbench.suites.registry import get_suite
 data = load_suite_data(get_suite("beir/scifact"))

@@ -11,11 +11,11 @@ import json
 import numpy as np
 import pytest
 
-from negbench.harness.cross_encoder import teacher
-from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
+from negbench.harness.retrieval.cross_encoder import teacher
+from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
 from negbench.harness.errors import NegbenchError
-from negbench.harness.false_negatives import false_negative_report
-from negbench.harness.negatives import check_negatives, write_negatives
+from negbench.harness.pipeline.false_negatives import false_negative_report
+from negbench.harness.io.negatives import check_negatives, write_negatives
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.dense_candidates import DenseRanker, dense_candidates
 from negbench.strategies.registry import available, get_sampler
@@ -25,8 +25,8 @@ MAXLEN = 64
 
 @pytest.fixture(scope="module")
 def ctx_factory(scifact, cache_dir):
-    from negbench.harness.bm25 import BM25
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.bm25 import BM25
+    from negbench.harness.retrieval.models import load_model
 
     enc = CachedEncoder(SentenceTransformerEncoder(load_model("all-MiniLM-L6-v2"),
                                                    progress=False), cache_dir)
@@ -210,7 +210,7 @@ def test_false_negative_report_counts_judged_negatives(scifact):
 
 
 def test_teacher_scores_the_same_bounded_subset_for_every_sampler(scifact):
-    from negbench.harness.false_negatives import scored_subset
+    from negbench.harness.pipeline.false_negatives import scored_subset
     from negbench.strategies.base import NegativeRow
 
     pairs = training_pairs(scifact.train)

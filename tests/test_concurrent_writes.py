@@ -13,14 +13,14 @@ import sys
 import zipfile
 from pathlib import Path
 
-from negbench.harness.atomic import file_lock, is_stale_temp, mkstemp_beside, write_text_atomic
-from negbench.harness.grid import remove_stale_temp_files
+from negbench.harness.io.atomic import file_lock, is_stale_temp, mkstemp_beside, write_text_atomic
+from negbench.harness.pipeline.grid import remove_stale_temp_files
 
 
 def _seed_and_read(home: str, root: str, barrier, results) -> None:
     """One process: seed every staged collection into ``home`` and read SciFact back."""
     os.environ["IR_DATASETS_HOME"] = home  # before ir_datasets is imported in this process
-    from negbench.harness.irds import load_corpus, load_split, seed_all
+    from negbench.harness.data.irds import load_corpus, load_split, seed_all
 
     barrier.wait(timeout=120)  # both processes seed at the same moment
     seed_all(Path(root))

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from negbench.harness.beir_folder import load_beir_folder, read_qrels_tsv
+from negbench.harness.data.beir_folder import load_beir_folder, read_qrels_tsv
 from negbench.harness.errors import NegbenchError
 
 

@@ -11,7 +11,7 @@ import pytest
 from reliability_helpers import cli, env, fails
 
 from negbench.harness.errors import NegbenchError
-from negbench.harness.fingerprint import data_fingerprint
+from negbench.harness.data.fingerprint import data_fingerprint
 from negbench.suites.loading import load_suite_data
 from negbench.suites.registry import get_suite
 
@@ -148,7 +148,7 @@ def test_data_download_offline_names_the_files_and_does_not_hang(tmp_path, cache
     """The real offline path: the network probe (bounded by $NEGBENCH_NET_TIMEOUT) fails here,
     so the command fails within seconds with one line; ``$NEGBENCH_OFFLINE=1`` skips the probe.
     """
-    from negbench.harness.irds_fetch import network_problem
+    from negbench.harness.data.irds_fetch import network_problem
 
     home = tmp_path / "irds"
     base = env(home, cache_dir, NEGBENCH_NET_TIMEOUT="3")
@@ -174,7 +174,7 @@ def test_network_probe_is_bounded(monkeypatch):
     resolution hangs; the switch answers without probing."""
     import socket
 
-    from negbench.harness.irds_fetch import network_problem
+    from negbench.harness.data.irds_fetch import network_problem
 
     monkeypatch.setenv("NEGBENCH_NET_TIMEOUT", "0.5")
     monkeypatch.delenv("NEGBENCH_OFFLINE", raising=False)
@@ -214,7 +214,7 @@ def test_download_branch_fetches_through_ir_datasets(irds_home, data_dir, monkey
     from ir_datasets import util as irds_util
     from ir_datasets.util.download import RequestsDownload
 
-    from negbench.harness import irds_fetch
+    from negbench.harness.data import irds_fetch
 
     src, buf = data_dir / "beir-scifact", io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

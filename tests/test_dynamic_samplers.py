@@ -11,13 +11,13 @@ import math
 import numpy as np
 import pytest
 
-from negbench.harness.budget import get_budget
+from negbench.harness.training.budget import get_budget
 from negbench.harness.errors import NegbenchError
-from negbench.harness.grid import TrainingSetup, grid_configs, run_grid
+from negbench.harness.pipeline.grid import TrainingSetup, grid_configs, run_grid
 from negbench.harness.training.batching import duplicate_free_batches, mean_pairwise_similarity
 from negbench.harness.training.dynamic import ModelView, TrainStats
 from negbench.harness.training.pairs import training_pairs as build_pairs
-from negbench.harness.workspace import Workspace
+from negbench.harness.pipeline.workspace import Workspace
 from negbench.strategies.base import MiningContext
 from negbench.strategies.registry import get_sampler
 from negbench.suites.registry import get_suite
@@ -28,7 +28,7 @@ DYNAMIC = ("ance", "adore", "adore+star", "tas-balanced", "ngame", "curriculum",
 
 @pytest.fixture(scope="module")
 def bm25(scifact, cache_dir):
-    from negbench.harness.bm25 import BM25
+    from negbench.harness.retrieval.bm25 import BM25
 
     return BM25(scifact.corpus, cache_dir)
 
@@ -64,8 +64,8 @@ def _params(tiny_model_dir, refresh_every: int) -> dict[str, dict]:
 
 def _train(scifact, tiny_model_dir, doc_vectors, sampler, ctx, rows, lr: float, steps: int):
     """Train the query tower for ``steps`` with ``sampler``'s plan; returns (pairs, plan)."""
-    from negbench.harness.models import load_model
-    from negbench.harness.runner import deterministic
+    from negbench.harness.retrieval.models import load_model
+    from negbench.harness.pipeline.runner import deterministic
     from negbench.harness.training.query_side import train_query_side
 
     pairs = build_pairs(rows, scifact.corpus, scifact.train, 1, scifact.exclude)
@@ -88,7 +88,7 @@ def test_refresh_changes_negatives_after_the_model_changed_and_not_before(
     """adore (query-side) refreshes at step 2 of 4: with lr 0 the query tower is unchanged and
     so are the negatives; with lr 1e-3 it has moved and the refresh re-mines other negatives.
     A refresh with the untouched model reproduces the mined negatives exactly."""
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
 
     sampler = get_sampler("adore").from_dict({"refresh_every": "2"})
     ctx = ctx_for()
@@ -119,7 +119,7 @@ def test_refresh_changes_negatives_after_the_model_changed_and_not_before(
 
 def test_ance_lag_puts_refreshed_negatives_to_use_one_refresh_later(
         scifact, tiny_model_dir, ctx_for, doc_vectors):
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
 
     sampler = get_sampler("ance").from_dict({"lag": "1", "range_max": "30"})
     plan = sampler.training_plan(ctx_for(), get_budget("smoke"), "query-side")
@@ -165,7 +165,7 @@ def test_ngame_reclusters_with_the_model_being_trained(scifact, tiny_model_dir, 
                                                        doc_vectors):
     import torch
 
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
 
     plan = get_sampler("ngame")().training_plan(ctx_for(), get_budget("smoke"), "query-side")
     before = dict(plan.composer.query_labels)

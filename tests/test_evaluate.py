@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from negbench.harness.conventions import PROFILES
+from negbench.harness.evaluation.conventions import PROFILES
 from negbench.harness.errors import NegbenchError
-from negbench.harness.evaluate import evaluate_run
-from negbench.harness.measures import parse_measure, parse_measures
+from negbench.harness.evaluation.evaluate import evaluate_run
+from negbench.harness.evaluation.measures import parse_measure, parse_measures
 
 M = parse_measures(["nDCG@10", "RR@10", "R@100"])
 
 
 @pytest.fixture(scope="module")
 def bm25_run(scifact, cache_dir):
-    from negbench.harness.bm25 import BM25
+    from negbench.harness.retrieval.bm25 import BM25
 
     return BM25(scifact.corpus, cache_dir).search(scifact.test.queries, 100)
 

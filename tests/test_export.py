@@ -74,7 +74,7 @@ def test_formats_look_as_their_trainers_expect(bm25_run, env, tmp_path):
 
 
 def test_unknown_text_is_an_error_naming_the_line(scifact, tmp_path):
-    from negbench.harness.negative_formats import detect_format, read_foreign
+    from negbench.harness.io.negative_formats import detect_format, read_foreign
 
     q = min(scifact.train.positives())
     pos = scifact.corpus.docs[scifact.train.positives()[q][0]].text

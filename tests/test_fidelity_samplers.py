@@ -12,9 +12,9 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
+from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
 from negbench.harness.errors import NegbenchError
-from negbench.harness.negatives import check_negatives
+from negbench.harness.io.negatives import check_negatives
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import relative_threshold
@@ -41,7 +41,7 @@ def time_limit(seconds: int):
 
 @pytest.fixture(scope="module")
 def bm25(scifact, cache_dir):
-    from negbench.harness.bm25 import BM25
+    from negbench.harness.retrieval.bm25 import BM25
 
     return BM25(scifact.corpus, cache_dir)
 
@@ -72,7 +72,7 @@ class Shifted:
 
 @pytest.fixture(scope="module")
 def minilm_ctx(scifact, bm25, cache_dir):
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
 
     enc = CachedEncoder(SentenceTransformerEncoder(load_model("all-MiniLM-L6-v2"),
                                                    progress=False), cache_dir)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from negbench.harness.cross_encoder import CrossEncoderSpec, fold_of, teacher, training_rows
-from negbench.harness.false_negatives import false_negative_report
-from negbench.harness.table import results_table
+from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec, fold_of, teacher, training_rows
+from negbench.harness.pipeline.false_negatives import false_negative_report
+from negbench.harness.reporting.table import results_table
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.dense_candidates import DenseRanker
 from negbench.strategies.registry import get_sampler
@@ -25,7 +25,7 @@ RECORDS = (Path(__file__).resolve().parents[1] / "results" / "legacy-16-steps" /
 
 @pytest.fixture(scope="module")
 def bm25(scifact, cache_dir):
-    from negbench.harness.bm25 import BM25
+    from negbench.harness.retrieval.bm25 import BM25
 
     return BM25(scifact.corpus, cache_dir)
 

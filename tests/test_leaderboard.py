@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from negbench.harness.cli import main
-from negbench.harness.records import read_records
+from negbench.harness.evaluation.records import read_records
 
 RUNS = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-query-side-h100"
 
@@ -89,7 +89,7 @@ def test_rows_match_the_records(page):
 
 
 def test_marks_are_the_reports_seed_aware_verdicts(page):
-    from negbench.harness.report import build_report
+    from negbench.harness.reporting.report import build_report
 
     _, p = page
     rep = build_report(read_records(RUNS), n_resamples=200)

@@ -46,8 +46,8 @@ def hf_cache(tmp_path, tiny_model_dir, monkeypatch) -> Path:
 
 
 def test_model_id_loads_from_the_cache_offline(hf_cache, tiny_model_dir):
-    from negbench.harness.encoder import model_fingerprint
-    from negbench.harness.models import load_model, resolve_model
+    from negbench.harness.retrieval.encoder import model_fingerprint
+    from negbench.harness.retrieval.models import load_model, resolve_model
 
     path = resolve_model(MODEL_ID)
     assert path.parent == hf_cache / "models--negbench-test--tiny-bert" / "snapshots"
@@ -58,7 +58,7 @@ def test_model_id_loads_from_the_cache_offline(hf_cache, tiny_model_dir):
 
 
 def test_missing_model_is_a_one_line_error_without_network(hf_cache):
-    from negbench.harness.models import resolve_model
+    from negbench.harness.retrieval.models import resolve_model
 
     with pytest.raises(NegbenchError, match="HF_HUB_OFFLINE=0") as exc:
         resolve_model("negbench-test/not-there")
@@ -66,7 +66,7 @@ def test_missing_model_is_a_one_line_error_without_network(hf_cache):
 
 
 def test_not_a_model_at_all(hf_cache):
-    from negbench.harness.models import resolve_model
+    from negbench.harness.retrieval.models import resolve_model
 
     with pytest.raises(NegbenchError, match="neither"):
         resolve_model("no such folder")
@@ -75,8 +75,8 @@ def test_not_a_model_at_all(hf_cache):
 def test_cli_zero_shot_with_a_model_id(hf_cache, tiny_model_dir, irds_home, cache_dir,
                                        tmp_path):
     """The CLI resolves the id, records it and the same weights' fingerprint."""
-    from negbench.harness.encoder import model_fingerprint
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.encoder import model_fingerprint
+    from negbench.harness.retrieval.models import load_model
 
     out = tmp_path / "out"
     env = dict(os.environ, IR_DATASETS_HOME=str(irds_home), NEGBENCH_CACHE=str(cache_dir))

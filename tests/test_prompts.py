@@ -25,7 +25,7 @@ def prompted_model_dir(tiny_model_dir, tmp_path_factory):
 
 
 def test_prompts_come_from_the_model_and_can_be_overridden(prompted_model_dir, tiny_model_dir):
-    from negbench.harness.prompts import Prompts, resolve_prompts
+    from negbench.harness.retrieval.prompts import Prompts, resolve_prompts
 
     assert resolve_prompts(str(prompted_model_dir)) == Prompts("query: ", "passage: ")
     assert resolve_prompts(str(prompted_model_dir), "q: ", "") == Prompts("q: ", "")
@@ -35,9 +35,9 @@ def test_prompts_come_from_the_model_and_can_be_overridden(prompted_model_dir, t
 
 def test_a_prompt_changes_the_embeddings_as_sentence_transformers_does(tiny_model_dir,
                                                                         tmp_path):
-    from negbench.harness.encoder import CachedEncoder, SentenceTransformerEncoder
-    from negbench.harness.models import load_model
-    from negbench.harness.prompts import Prompts
+    from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
+    from negbench.harness.retrieval.models import load_model
+    from negbench.harness.retrieval.prompts import Prompts
 
     model = load_model(str(tiny_model_dir))
     texts = ["what causes scurvy", "vitamin c deficiency"]
@@ -53,8 +53,8 @@ def test_a_prompt_changes_the_embeddings_as_sentence_transformers_does(tiny_mode
 
 
 def test_config_hash_changes_only_with_a_prompt():
-    from negbench.harness.budget import get_budget
-    from negbench.harness.runner import RunConfig
+    from negbench.harness.training.budget import get_budget
+    from negbench.harness.pipeline.runner import RunConfig
 
     base = RunConfig("beir/scifact", "bm25", {}, 13, get_budget("smoke"), "m")
     assert "prompts" not in base.to_dict()  # existing records keep their hashes
@@ -64,7 +64,7 @@ def test_config_hash_changes_only_with_a_prompt():
 
 
 def test_full_track_dataset_carries_the_prompts(scifact):
-    from negbench.harness.prompts import Prompts
+    from negbench.harness.retrieval.prompts import Prompts
     from negbench.harness.training.full import training_dataset
     from negbench.harness.training.pairs import training_pairs
     from negbench.strategies.base import NegativeRow

@@ -16,7 +16,7 @@ import pytest
 import torch
 from reliability_helpers import cli, copy_folder, fails, record
 
-from negbench.harness.negatives import read_negatives
+from negbench.harness.io.negatives import read_negatives
 from negbench.harness.training.batching import duplicate_free_batches, shared_negatives
 from negbench.harness.training.loss import MNRL_SCALE, in_batch_mask, mnrl_loss
 from negbench.harness.training.pairs import training_pairs

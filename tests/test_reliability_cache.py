@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 from reliability_helpers import cli, record
 
-from negbench.harness.comparability import check_comparable
-from negbench.harness.encoder import (
+from negbench.harness.reporting.comparability import check_comparable
+from negbench.harness.retrieval.encoder import (
     FINGERPRINT_SCHEME,
     CachedEncoder,
     SentenceTransformerEncoder,
     model_fingerprint,
 )
 from negbench.harness.errors import NegbenchError
-from negbench.harness.models import load_model
-from negbench.harness.negatives import sha256_file
-from negbench.harness.prompts import Prompts
+from negbench.harness.retrieval.models import load_model
+from negbench.harness.io.negatives import sha256_file
+from negbench.harness.retrieval.prompts import Prompts
 
 RUN = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-query-side"
 
@@ -141,7 +141,7 @@ def test_records_of_two_base_models_are_not_comparable():
 def test_a_run_records_and_trains_on_its_own_model(pooled, small, cli_env, tmp_path):
     """The mean model's corpus vectors are in the shared cache; a query-side run of the CLS copy
     records the CLS fingerprint and trains against its own document vectors."""
-    from negbench.harness.workspace import Workspace
+    from negbench.harness.pipeline.workspace import Workspace
     from negbench.suites.registry import get_suite
 
     cache = Path(cli_env["NEGBENCH_CACHE"])

@@ -28,7 +28,7 @@ def test_a_folder_that_held_another_suites_rows_is_refused(small, tiny_model_dir
     """NFCorpus's committed zero-shot records in --output: a SciFact zero-shot run is refused
     and NFCorpus's rows stay (the old code printed NFCorpus's BM25 row under the SciFact table,
     exit 0; then it wrote SciFact's rows over NFCorpus's). The folder is NFCorpus's
-    (``harness/folders.py``, tests/test_reliability_folders.py)."""
+    (``harness/pipeline/folders.py``, tests/test_reliability_folders.py)."""
     out = tmp_path / "out"
     shutil.copytree(RUNS / "nfcorpus-zeroshot" / "records", out / "records")
     before = _files(out)
@@ -120,8 +120,8 @@ def test_report_and_regress_refuse_records_of_different_data(tmp_path, irds_home
 
 def test_cross_encoder_cache_keys_name_the_texts(scifact):
     """The teacher's cache key changes with a query's text, not only with ids and qrels."""
-    from negbench.harness.cross_encoder import CrossEncoderSpec
-    from negbench.harness.data import Split
+    from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec
+    from negbench.harness.data.collection import Split
 
     spec = CrossEncoderSpec(steps=1)
     edited = dict(scifact.train.queries)

@@ -1,4 +1,4 @@
-"""Issue 25: an output folder belongs to one suite over one data (``harness/folders.py``), and
+"""Issue 25: an output folder belongs to one suite over one data (``harness/pipeline/folders.py``), and
 no command writes over its own inputs (``preflight.not_an_input``). Real SciFact and NFCorpus,
 cheap commands only (BM25 zero-shot rows, refusals, committed records)."""
 
@@ -15,8 +15,8 @@ import pytest
 from reliability_helpers import cli, copy_records, env
 
 from negbench.harness.errors import NegbenchError
-from negbench.harness.folders import OWNER_FILE, check_folder, claim_folder
-from negbench.harness.preflight import not_an_input
+from negbench.harness.pipeline.folders import OWNER_FILE, check_folder, claim_folder
+from negbench.harness.pipeline.preflight import not_an_input
 
 RUNS = Path(__file__).resolve().parents[1] / "results" / "runs"
 SCIFACT = RUNS / "scifact-query-side"
@@ -59,14 +59,14 @@ def _owner(out: Path) -> dict:
 
 
 def _fingerprint(data) -> str:
-    from negbench.harness.fingerprint import data_fingerprint
+    from negbench.harness.data.fingerprint import data_fingerprint
 
     return data_fingerprint(data)[:12]
 
 
 # -- an output folder belongs to one suite over one data ---------------------------------------
 def test_the_first_write_claims_the_folder(rows, scifact):
-    from negbench.harness.fingerprint import data_fingerprint
+    from negbench.harness.data.fingerprint import data_fingerprint
 
     assert _owner(rows) == {"suite": "beir/scifact", "data_fingerprint":
                             data_fingerprint(scifact), "schema": 1}
@@ -115,7 +115,7 @@ def test_the_same_suite_over_other_data_is_refused(rows, scifact, data_dir, cach
 
 def test_a_legacy_folder_is_adopted(rows, scifact, irds_home, cache_dir, tmp_path):
     """No ownership file (written before it existed): adopted from its records, and claimed."""
-    from negbench.harness.fingerprint import data_fingerprint
+    from negbench.harness.data.fingerprint import data_fingerprint
 
     out = shutil.copytree(rows, tmp_path / "out")
     (out / OWNER_FILE).unlink(missing_ok=True)

@@ -1,5 +1,5 @@
 """Class 4 of issue 14: no value parses to something else. Every reader uses the strict grammar
-of ``harness/parse.py`` (trec_eval/BEIR): ``1_0`` is not 10, null is not "None", a list is not
+of ``harness/io/parse.py`` (trec_eval/BEIR): ``1_0`` is not 10, null is not "None", a list is not
 "['a']", ``R@0`` is not ``R``, and an id with whitespace never reaches a TREC file."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from reliability_helpers import copy_folder, env, fails
 
 from negbench.harness.errors import NegbenchError
-from negbench.harness.trec_files import read_trec_qrels, read_trec_run
+from negbench.harness.io.trec_files import read_trec_qrels, read_trec_run
 
 
 def _append(path: Path, text: str) -> int:

@@ -1,4 +1,4 @@
-"""Issue 25, root causes 4-6: everything a command needs is checked in ``harness/preflight.py``
+"""Issue 25, root causes 4-6: everything a command needs is checked in ``harness/pipeline/preflight.py``
 before its first write (an explicit --data-root, the model folder, the prompts, the qrels, the
 executor's package, a from-file file's ids), and train/test overlap is warned about and
 recorded. Real SciFact (a small local copy), the tiny random BERT."""
@@ -56,7 +56,8 @@ def test_without_a_data_root_the_cache_is_read_as_it_is_and_the_log_says_so(
         data_dir, irds_home, tmp_path, monkeypatch, caplog):
     """No --data-root, no $NEGBENCH_DATA and no staged folder in the default places: the
     seeded cache is read, with one INFO line saying so."""
-    from negbench.harness import irds, paths
+    from negbench.harness.data import irds
+    from negbench.harness.data import paths
     from negbench.suites.loading import load_test_qrels
     from negbench.suites.registry import get_suite
 

@@ -1,5 +1,5 @@
 """Classes 5 and 6 of issue 14: everything a command needs is validated before it writes
-anything (``harness/preflight.py``), and every bad input is one line naming the file (and
+anything (``harness/pipeline/preflight.py``), and every bad input is one line naming the file (and
 line) with exit 2, never a traceback."""
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def test_a_partial_negatives_file_says_so_or_is_accepted_explicitly(small, tiny_
 
 
 def test_the_guard_refuses_rows_that_miss_pairs_or_carry_no_negative():
-    from negbench.harness.mined import check_mined
+    from negbench.harness.training.mined import check_mined
 
     pairs = [("q1", "d1"), ("q2", "d2")]
     full = [NegativeRow("q1", "d1", ("x",)), NegativeRow("q2", "d2", ("y",))]

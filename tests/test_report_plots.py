@@ -1,4 +1,4 @@
-"""Plots readers can read (harness/report_plots.py), checked on the matplotlib figures built
+"""Plots readers can read (harness/reporting/plots.py), checked on the matplotlib figures built
 from the committed real SciFact records (10 static and 7 dynamic samplers x 5 seeds, 2
 zero-shot systems): sorted by score, the baseline marked, one distinct colour per line, no
 all-zero panel, labels that do not overlap."""
@@ -12,8 +12,8 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from negbench.harness import report_plots as rp
-from negbench.harness.records import read_records
-from negbench.harness.report import build_report
+from negbench.harness.evaluation.records import read_records
+from negbench.harness.reporting.report import build_report
 
 RUNS = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-query-side-h100"
 

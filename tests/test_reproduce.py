@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from negbench.harness.reproduce import check_records, load_references, verdict
+from negbench.harness.reporting.reproduce import check_records, load_references, verdict
 
 REFERENCE = Path(__file__).resolve().parents[1] / "harness" / "reference" / "published.yaml"
 

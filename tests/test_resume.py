@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from negbench.harness.budget import get_budget
-from negbench.harness.runner import CRASH_ENV, STAGES, InjectedCrash, RunConfig, execute_run
-from negbench.harness.workspace import Workspace
+from negbench.harness.training.budget import get_budget
+from negbench.harness.pipeline.runner import CRASH_ENV, STAGES, InjectedCrash, RunConfig, execute_run
+from negbench.harness.pipeline.workspace import Workspace
 from negbench.suites.registry import get_suite
 
 KEY = "random-seed13"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from negbench.harness.dense_search import search_run
-from negbench.harness.negatives import check_negatives, write_negatives
+from negbench.harness.retrieval.dense_search import search_run
+from negbench.harness.io.negatives import check_negatives, write_negatives
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.registry import get_sampler
 
@@ -14,7 +14,7 @@ MAXLEN = 64
 
 @pytest.fixture(scope="module")
 def bm25(scifact, cache_dir):
-    from negbench.harness.bm25 import BM25
+    from negbench.harness.retrieval.bm25 import BM25
 
     return BM25(scifact.corpus, cache_dir)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import CLI
 
-from negbench.harness.grid import Shard
+from negbench.harness.pipeline.grid import Shard
 
 SEEDS = "13,14"
 SAMPLERS = "in-batch,random"
@@ -369,7 +369,7 @@ def test_task_resources_follow_the_track(tmp_path, monkeypatch):
     of the environment."""
     from argparse import Namespace
 
-    from negbench.harness.scale import RayExecutor, SlurmExecutor, make_executor, task_env
+    from negbench.harness.pipeline.scale_out import RayExecutor, SlurmExecutor, make_executor, task_env
 
     opts = {"executor": "slurm", "isolate": False, "ray_address": "auto", "ray_cpus": 2,
             "ray_gpus": None, "slurm_partition": "gpu", "slurm_gpus": None, "slurm_cpus": 4,

@@ -10,10 +10,10 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from negbench.harness import stats
-from negbench.harness.conventions import get_profile
-from negbench.harness.evaluate import evaluate_run
-from negbench.harness.measures import parse_measures
+from negbench.harness.reporting import stats
+from negbench.harness.evaluation.conventions import get_profile
+from negbench.harness.evaluation.evaluate import evaluate_run
+from negbench.harness.evaluation.measures import parse_measures
 
 
 def _per_query(scifact, run) -> dict[str, float]:
@@ -25,7 +25,7 @@ def _per_query(scifact, run) -> dict[str, float]:
 def systems(scifact, cache_dir):
     """Real per-query nDCG@10 of: BM25 (0.9, 0.4), BM25 (1.2, 0.75), BM25 (0.9, 0.4) with
     N(0, 2) noise on its scores (a genuinely worse ranking)."""
-    from negbench.harness.bm25 import BM25
+    from negbench.harness.retrieval.bm25 import BM25
 
     queries = scifact.test.queries
     run = BM25(scifact.corpus, cache_dir).search(queries, 100)

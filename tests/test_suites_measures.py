@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from negbench.harness.conventions import PROFILES
-from negbench.harness.evaluate import evaluate_run, r_precision_at_k
-from negbench.harness.measures import parse_measure, parse_measures
+from negbench.harness.evaluation.conventions import PROFILES
+from negbench.harness.evaluation.evaluate import evaluate_run, r_precision_at_k
+from negbench.harness.evaluation.measures import parse_measure, parse_measures
 
 
 @pytest.fixture(scope="module")

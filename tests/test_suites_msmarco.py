@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from negbench.harness.conventions import PROFILES
+from negbench.harness.evaluation.conventions import PROFILES
 from negbench.harness.errors import NegbenchError
-from negbench.harness.evaluate import evaluate_run
-from negbench.harness.measures import parse_measures
+from negbench.harness.evaluation.evaluate import evaluate_run
+from negbench.harness.evaluation.measures import parse_measures
 from negbench.suites.loading import load_test_qrels
 from negbench.suites.registry import get_suite
 

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from negbench.harness.data import Corpus, Doc
+from negbench.harness.data.collection import Corpus, Doc
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +90,10 @@ def test_source_bias_of_kept_trained_models(tiny_model_dir, irds_home, cache_dir
 
 
 def test_interpolation_split_on_real_scifact(scifact, tiny_encoder):
-    from negbench.harness.conventions import PROFILES
-    from negbench.harness.dense_search import search_run
-    from negbench.harness.evaluate import evaluate_run
-    from negbench.harness.measures import parse_measures
+    from negbench.harness.evaluation.conventions import PROFILES
+    from negbench.harness.retrieval.dense_search import search_run
+    from negbench.harness.evaluation.evaluate import evaluate_run
+    from negbench.harness.evaluation.measures import parse_measures
     from negbench.suites.interpolation import interpolation_split, nearest_train_similarity
 
     qids = sorted(scifact.test.queries)

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from negbench.harness.budget import get_budget
-from negbench.harness.device import resolve_device, resolve_precision
+from negbench.harness.training.budget import get_budget
+from negbench.harness.retrieval.device import resolve_device, resolve_precision
 from negbench.harness.errors import NegbenchError
-from negbench.harness.grid import TrainingSetup, run_grid
-from negbench.harness.negatives import sha256_file
+from negbench.harness.pipeline.grid import TrainingSetup, run_grid
+from negbench.harness.io.negatives import sha256_file
 from negbench.harness.training.loss import in_batch_mask, mnrl_loss
-from negbench.harness.workspace import Workspace
+from negbench.harness.pipeline.workspace import Workspace
 from negbench.suites.registry import get_suite
 
 
@@ -39,7 +39,7 @@ def test_cuda_refused_without_a_gpu():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_path_encodes_on_the_gpu(tiny_model_dir, cache_dir):
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
 
     assert resolve_device("auto") == "cuda"
     assert resolve_precision("auto", "cuda") in ("bf16", "fp16")
@@ -106,7 +106,7 @@ def test_query_side_encodes_the_corpus_once_and_leaves_documents_alone(query_sid
 
 
 def test_query_side_training_never_writes_the_document_vectors(scifact, tiny_model_dir):
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
     from negbench.harness.training.pairs import training_pairs
     from negbench.harness.training.query_side import train_query_side
     from negbench.strategies.base import MiningContext

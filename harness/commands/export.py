@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 def pick_record(run_dir: Path, sampler: str | None, seed: int | None) -> dict:
     """The one trained record of ``run_dir`` with a negatives file (narrowed by sampler and
     seed); several or none is an error listing the choices."""
-    from negbench.harness.records import read_records
+    from negbench.harness.evaluation.records import read_records
 
     if not (run_dir / "records").is_dir():
         raise NegbenchError(f"{run_dir}: no records/ folder (give the --output of a run)")
@@ -30,11 +30,11 @@ def pick_record(run_dir: Path, sampler: str | None, seed: int | None) -> dict:
 
 
 def cmd_export(args) -> int:
-    from negbench.harness import preflight
-    from negbench.harness.fingerprint import data_fingerprint, matches
-    from negbench.harness.negative_formats import export_rows
-    from negbench.harness.negatives import read_negatives, sha256_file
-    from negbench.harness.paths import given_root
+    from negbench.harness.pipeline import preflight
+    from negbench.harness.data.fingerprint import data_fingerprint, matches
+    from negbench.harness.io.negative_formats import export_rows
+    from negbench.harness.io.negatives import read_negatives, sha256_file
+    from negbench.harness.data.paths import given_root
     from negbench.suites.loading import load_suite_data
     from negbench.suites.registry import get_suite
 

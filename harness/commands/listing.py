@@ -10,7 +10,7 @@ from negbench.harness.commands.common import add_data_root
 def cmd_strategies(args) -> int:
     from tabulate import tabulate
 
-    from negbench.harness.plugins import load_plugins
+    from negbench.strategies.plugins import load_plugins
     from negbench.strategies.registry import SKIPPED, available
 
     load_plugins(getattr(args, "plugin", None) or [])
@@ -30,7 +30,7 @@ def cmd_strategies(args) -> int:
 def cmd_suites(args) -> int:
     from tabulate import tabulate
 
-    from negbench.harness.paths import data_root
+    from negbench.harness.data.paths import data_root
     from negbench.suites.registry import all_suites
 
     root = data_root(args.data_root, required=False)

@@ -12,9 +12,10 @@ log = logging.getLogger(__name__)
 
 
 def cmd_regress(args) -> int:
-    from negbench.harness import preflight, regress
-    from negbench.harness.records import read_records
-    from negbench.harness.stats import CORRECTIONS
+    from negbench.harness.pipeline import preflight
+    from negbench.harness.reporting import regress
+    from negbench.harness.evaluation.records import read_records
+    from negbench.harness.reporting.stats import CORRECTIONS
 
     regress.check_gate_params(args.tolerance, args.alpha, args.resamples)
     run = Path(args.run)

@@ -16,12 +16,12 @@ SUFFIXES = (".md", ".tex", ".csv", "-comparisons.csv", ".json")
 
 
 def cmd_report(args) -> int:
-    from negbench.harness import preflight
-    from negbench.harness.folders import result_parts
-    from negbench.harness.records import read_records, write_text_atomic
-    from negbench.harness.report import build_report
-    from negbench.harness.report_plots import write_plots
-    from negbench.harness.report_render import (
+    from negbench.harness.pipeline import preflight
+    from negbench.harness.pipeline.folders import result_parts
+    from negbench.harness.evaluation.records import read_records, write_text_atomic
+    from negbench.harness.reporting.report import build_report
+    from negbench.harness.reporting.plots import write_plots
+    from negbench.harness.reporting.render import (
         comparisons_csv,
         to_csv,
         to_json,

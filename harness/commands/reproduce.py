@@ -10,15 +10,15 @@ from negbench.harness.errors import NegbenchError
 log = logging.getLogger(__name__)
 
 # Shipped with the package (pyproject package-data), so `negbench reproduce` finds it from any
-# working directory; in the repository: harness/reference/published.yaml.
+# working directory; in the repository: harness/reporting/reference/published.yaml.
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "published.yaml"
 
 
 def cmd_reproduce(args) -> int:
     from tabulate import tabulate
 
-    from negbench.harness.records import read_records
-    from negbench.harness.reproduce import OK_TOL, check_records, load_references
+    from negbench.harness.evaluation.records import read_records
+    from negbench.harness.reporting.reproduce import OK_TOL, check_records, load_references
 
     folder = Path(args.results_dir)
     if not (folder / "records").is_dir():
@@ -57,5 +57,5 @@ def register(sub) -> None:
     r.add_argument("results_dir", metavar="RESULTS_DIR", help="the --output folder of a run")
     r.add_argument("--reference", default=str(DEFAULT_REFERENCE),
                    help="reference YAML (default: the published numbers shipped with negbench, "
-                        "harness/reference/published.yaml in the repository)")
+                        "harness/reporting/reference/published.yaml in the repository)")
     r.set_defaults(func=cmd_reproduce)

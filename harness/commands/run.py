@@ -46,20 +46,20 @@ def cmd_run(args) -> int:
 
 
 def _run(args) -> int:
-    from negbench.harness import preflight
-    from negbench.harness.budget import TRACKS, get_budget
+    from negbench.harness.pipeline import preflight
+    from negbench.harness.training.budget import TRACKS, get_budget
     from negbench.harness.experiment import (
         RESOLVED_FILE,
         prepare_run_args,
         resolved,
         write_resolved,
     )
-    from negbench.harness.folders import claimed
-    from negbench.harness.grid import Shard, TrainingSetup, grid_configs, run_grid
+    from negbench.harness.pipeline.folders import claimed
+    from negbench.harness.pipeline.grid import Shard, TrainingSetup, grid_configs, run_grid
     from negbench.harness.logs import LogStream
-    from negbench.harness.paths import given_root
-    from negbench.harness.scale import make_executor
-    from negbench.harness.workspace import Workspace
+    from negbench.harness.data.paths import given_root
+    from negbench.harness.pipeline.scale_out import make_executor
+    from negbench.harness.pipeline.workspace import Workspace
     from negbench.strategies.registry import get_sampler
     from negbench.suites.registry import get_suite
 
@@ -97,7 +97,7 @@ def _run(args) -> int:
     seeds = args.seeds or list(budget.seeds)
     if len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
         raise NegbenchError(f"--seeds {seeds}: seeds must be distinct integers in 0..2^32-1")
-    # validate every input before anything is written to --output (harness/preflight.py)
+    # validate every input before anything is written to --output (harness/pipeline/preflight.py)
     preflight.writable_dir(args.output, "--output")
     preflight.readable_records(args.output)
     root = given_root(args.data_root)  # None: the default places, else the cache as it is
@@ -150,7 +150,7 @@ def _device_and_precision(args, remote: bool) -> tuple[str, str]:
     """The device and training precision. With --executor ray|slurm the runs happen on other
     machines: a CUDA device this machine lacks is taken as given (each task checks it on its
     node), with ``auto`` precision taken as bf16 here (each task resolves its own)."""
-    from negbench.harness.device import resolve_device, resolve_precision
+    from negbench.harness.retrieval.device import resolve_device, resolve_precision
 
     try:
         device = resolve_device(args.device)

@@ -17,7 +17,7 @@ TABLE_COLUMNS = ("rewrite_preference_rate", "nDCG@10_human_index", "delta_nDCG@1
 
 def kept_models(folder: Path) -> list[Path]:
     """The trained models a ``negbench run --keep-models`` left in ``folder/models``."""
-    from negbench.harness.records import read_record
+    from negbench.harness.evaluation.records import read_record
 
     models = sorted(p for p in (folder / "models").glob("*") if (p / "config.json").exists())
     if not models:
@@ -43,12 +43,12 @@ def bias_table(results: list[dict]) -> str:
 
 
 def cmd_source_bias(args) -> int:
-    from negbench.harness import preflight
-    from negbench.harness.folders import check_folder, claim_folder
-    from negbench.harness.models import load_model
-    from negbench.harness.paths import data_root
-    from negbench.harness.records import write_json_atomic, write_text_atomic
-    from negbench.harness.workspace import Workspace
+    from negbench.harness.pipeline import preflight
+    from negbench.harness.pipeline.folders import check_folder, claim_folder
+    from negbench.harness.retrieval.models import load_model
+    from negbench.harness.data.paths import data_root
+    from negbench.harness.evaluation.records import write_json_atomic, write_text_atomic
+    from negbench.harness.pipeline.workspace import Workspace
     from negbench.suites.registry import get_suite
     from negbench.suites.source_bias import LLM_FILE, load_rewrites, source_bias
 
@@ -66,7 +66,7 @@ def cmd_source_bias(args) -> int:
         preflight.writable_file(args.output, "--output")
     elif folder is not None:
         preflight.writable_dir(folder, "--models-from (source_bias.json is written there)")
-    from negbench.harness.device import resolve_device
+    from negbench.harness.retrieval.device import resolve_device
 
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    device=resolve_device(args.device))

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from negbench.harness.fingerprint import FIELD as FINGERPRINT
-from negbench.harness.negatives import sha256_file
-from negbench.harness.records import peak_rss_mb, write_json_atomic
+from negbench.harness.data.fingerprint import FIELD as FINGERPRINT
+from negbench.harness.io.negatives import sha256_file
+from negbench.harness.evaluation.records import peak_rss_mb, write_json_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from negbench.harness.encoder import model_fingerprint
-from negbench.harness.false_negatives import false_negative_report
-from negbench.harness.negatives import read_negatives, sha256_file, write_negatives
+from negbench.harness.retrieval.encoder import model_fingerprint
+from negbench.harness.pipeline.false_negatives import false_negative_report
+from negbench.harness.io.negatives import read_negatives, sha256_file, write_negatives
 from negbench.harness.pipeline.executor import Stage, sha256_path
-from negbench.harness.records import write_json_atomic, write_trec_run
+from negbench.harness.evaluation.records import write_json_atomic, write_trec_run
 from negbench.strategies.base import MiningContext, NegativeRow
 
 
@@ -87,8 +87,8 @@ def mining_context(s: RunState) -> MiningContext:
 
 
 def mine(s: RunState) -> tuple[list[Path], dict]:
-    from negbench.harness.mined import check_mined
-    from negbench.harness.negatives import check_negatives
+    from negbench.harness.training.mined import check_mined
+    from negbench.harness.io.negatives import check_negatives
     from negbench.strategies.base import training_pairs
 
     data, ws, cfg = s.ws.data, s.ws, s.cfg
@@ -129,7 +129,7 @@ def _pairs(s: RunState):
 
 def _prompts(s: RunState):
     """The run's query/document prompts (its config), as the encoders apply them."""
-    from negbench.harness.prompts import Prompts
+    from negbench.harness.retrieval.prompts import Prompts
 
     return Prompts.from_dict(s.cfg.prompts)
 
@@ -151,13 +151,13 @@ def _progress_hook(path: Path):
 
 
 def deterministic(seed: int, device: str) -> None:
-    from negbench.harness.runner import deterministic as seed_all
+    from negbench.harness.pipeline.runner import deterministic as seed_all
 
     seed_all(seed, device)
 
 
 def _save(s: RunState, model) -> None:
-    from negbench.harness.runner import save_model_atomic
+    from negbench.harness.pipeline.runner import save_model_atomic
 
     save_model_atomic(model, s.model_dir)
 
@@ -165,7 +165,7 @@ def _save(s: RunState, model) -> None:
 def train_full(s: RunState) -> tuple[list[Path], dict]:
     from transformers import TrainerCallback
 
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
     from negbench.harness.training.full import train_full as fit
 
     cfg, ws = s.cfg, s.ws
@@ -200,7 +200,7 @@ def base_doc_vectors(ws, budget) -> tuple[np.ndarray, Path]:
 
 
 def train_query_side(s: RunState) -> tuple[list[Path], dict]:
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
     from negbench.harness.training.query_side import train_query_side as fit
 
     cfg, ws = s.cfg, s.ws
@@ -235,7 +235,7 @@ def restore_train(s: RunState, entry: dict) -> None:
 
 # -- encode ----------------------------------------------------------------------------------
 def _trained_encoder(s: RunState):
-    from negbench.harness.models import load_model
+    from negbench.harness.retrieval.models import load_model
 
     model = load_model(str(s.model_dir), trust_remote_code=s.cfg.trust_remote_code,
                        device=s.ws.device)
@@ -279,7 +279,7 @@ def restore_encode(s: RunState, entry: dict) -> None:
 
 # -- retrieve --------------------------------------------------------------------------------
 def retrieve(s: RunState) -> tuple[list[Path], dict]:
-    from negbench.harness.runner import retrieve_dense
+    from negbench.harness.pipeline.runner import retrieve_dense
 
     qids, _ = _test_queries(s)
     doc_emb = np.load(s.doc_path, allow_pickle=False)
@@ -307,7 +307,7 @@ def restore_audit(s: RunState, entry: dict) -> None:
 
 # -- evaluate: the record, always scored from the run file as written -------------------------
 def evaluate(s: RunState) -> tuple[list[Path], dict]:
-    from negbench.harness.runner import write_trained_record
+    from negbench.harness.pipeline.runner import write_trained_record
 
     rec_path = write_trained_record(s)
     return [rec_path], {}

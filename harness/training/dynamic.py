@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from negbench.harness.data import Corpus
-from negbench.harness.dense_search import Hits, search_run
+from negbench.harness.data.collection import Corpus
+from negbench.harness.retrieval.dense_search import Hits, search_run
 from negbench.harness.errors import NegbenchError
 from negbench.harness.training.batching import duplicate_free_batches, shared_negatives
 from negbench.harness.training.pairs import TrainingPairs
@@ -114,7 +114,7 @@ class ModelView:
     def __init__(self, model, corpus: Corpus, query_length: int, doc_length: int, device: str,
                  stats: TrainStats, fixed_docs: np.ndarray | None = None,
                  prompts=None) -> None:
-        from negbench.harness.prompts import Prompts
+        from negbench.harness.retrieval.prompts import Prompts
 
         self.model, self.corpus, self.device, self.stats = model, corpus, device, stats
         self.prompts = prompts or Prompts()
@@ -178,7 +178,7 @@ def run_refresh(plan: TrainingPlan, pairs: TrainingPairs, view: ModelView, step:
                 total: int, exclude: dict[str, set[str]]) -> int:
     """One refresh: timed, validated (no judged positive becomes a negative), applied; returns
     the number of rows whose negatives changed."""
-    from negbench.harness.negatives import check_negatives
+    from negbench.harness.io.negatives import check_negatives
     from negbench.strategies.base import NegativeRow
 
     t0 = time.perf_counter()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from negbench.harness.budget import Budget
+from negbench.harness.training.budget import Budget
 from negbench.harness.errors import NegbenchError
 from negbench.harness.training.batching import shared_negatives
 from negbench.harness.training.dynamic import ModelView, TrainingPlan, TrainStats, run_refresh
@@ -30,7 +30,7 @@ def training_dataset(pairs: TrainingPairs, prompts=None):
     batch sampler)."""
     from datasets import Dataset
 
-    from negbench.harness.prompts import Prompts
+    from negbench.harness.retrieval.prompts import Prompts
 
     prompts = prompts or Prompts()
     cols: dict[str, list] = {"anchor": prompts.queries(pairs.query_texts),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from negbench.harness.data import Corpus, Split
+from negbench.harness.data.collection import Corpus, Split
 from negbench.harness.errors import NegbenchError
 from negbench.strategies.base import NegativeRow
 

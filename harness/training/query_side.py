@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from negbench.harness.budget import Budget
+from negbench.harness.training.budget import Budget
 from negbench.harness.training.batching import duplicate_free_batches  # noqa: F401 - re-export
 from negbench.harness.training.dynamic import ModelView, TrainingPlan, run_refresh
 from negbench.harness.training.loss import in_batch_mask, mnrl_loss
@@ -85,7 +85,7 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
     docs = torch.from_numpy(np.ascontiguousarray(doc_vectors, dtype=np.float32)).to(dev)
     extra = {t: torch.from_numpy(v).to(dev) for t, v in extra_vectors.items()}
     tok = model.tokenizer
-    from negbench.harness.prompts import Prompts
+    from negbench.harness.retrieval.prompts import Prompts
 
     prompts = prompts or Prompts()
     encoded = tok(prompts.queries(pairs.query_texts), truncation=True, max_length=budget.query_max_length,

@@ -1,0 +1,243 @@
+"""A sampler x seed grid over one suite, resumable: finished runs are skipped on re-run and a
+run interrupted mid-way resumes at its unfinished stage (see ``runner.Manifest``)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from negbench.harness.io.atomic import file_lock, is_stale_temp
+from negbench.harness.training.budget import Budget
+from negbench.harness.reporting.comparability import check_comparable
+from negbench.harness.errors import NegbenchError
+from negbench.harness.data.fingerprint import matches
+from negbench.harness.pipeline.folders import claim_folder
+from negbench.harness.pipeline.stages import base_encodings
+from negbench.harness.evaluation.records import read_record, read_records, write_text_atomic
+from negbench.harness.pipeline.runner import RunConfig, execute_run, is_done, zero_shot_bm25, zero_shot_model
+from negbench.harness.reporting.table import results_table
+from negbench.harness.pipeline.workspace import Workspace
+from negbench.strategies.registry import get_sampler
+
+
+def zero_shot_current(rec: dict | None, ws: Workspace, budget: Budget, system: str) -> bool:
+    """A zero-shot record (``system`` bm25 or model) that answers this grid's question: same
+    suite, data fingerprint, model (for the model row) and budget fields."""
+    if not isinstance(rec, dict) or rec.get("kind") != "zero-shot":
+        return False
+    if rec.get("suite") != ws.suite.name or not matches(rec, ws.data_fingerprint):
+        return False
+    if (rec.get("zero_shot") or {}).get("system") != system:
+        return False
+    if system == "model" and (rec.get("model") != ws.model_name
+                              or rec.get("prompts", {}) != ws.prompts.to_dict()):
+        return False
+    kept = rec.get("budget") or {}
+    return all(kept.get(k) == v for k, v in budget.to_dict().items() if k in kept)
+
+
+def _zero_shot_record(out: Path, system: str) -> dict | None:
+    """The zero-shot row's record, None when absent; one failing ``read_record`` (malformed,
+    edited) is refused naming the file, as ``is_done`` refuses a run's."""
+    path = out / "records" / f"zeroshot-{system}.json"
+    return read_record(path) if path.exists() else None
+
+
+def remove_stale_temp_files(out: Path) -> list[Path]:
+    """Delete ``*.tmp`` files left in ``out``'s result folders by a killed process (every result
+    file is written to a temp file first and renamed into place, so these are never results).
+    Only abandoned ones (``atomic.is_stale_temp``): another shard or task writing into the same
+    folder keeps its temporaries."""
+    stale = [p for sub in ("records", "runs", "negatives") for p in (out / sub).glob("*.tmp")
+             if is_stale_temp(p)]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """How a grid trains, beyond the budget: track, precision, in-batch mask (``auto`` = the
+    sampler's default: on for ``star``)."""
+
+    track: str = "query-side"
+    precision: str = "fp32"
+    in_batch_mask: str = "auto"
+
+    def mask_for(self, sampler: str) -> bool:
+        if self.in_batch_mask == "auto":
+            return bool(getattr(get_sampler(sampler), "in_batch_mask", False))
+        return self.in_batch_mask == "on"
+
+
+def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int],
+                 budget: Budget, setup: TrainingSetup) -> list[RunConfig]:
+    """The grid's run configs, seed-major (an interrupted grid has every sampler at the first
+    seed(s)); parameters are validated against the budget before anything runs."""
+    resolved = []
+    for name, params in samplers:
+        get_sampler(name).check_track(setup.track)
+        p = get_sampler(name).from_dict(params).params_dict()
+        n = p.get("num_negatives")
+        if isinstance(n, int) and n > budget.negatives_per_example:
+            raise NegbenchError(f"sampler {name!r}: num_negatives={n} but budget "
+                                f"{budget.name!r} trains with {budget.negatives_per_example} "
+                                "negative(s) per pair; lower it or use a budget with more")
+        resolved.append((name, p))
+    trust = getattr(ws, "trust_remote_code", False)
+    return [RunConfig(ws.suite.name, name, params, seed, budget, ws.model_name, trust,
+                      setup.track, setup.precision, setup.mask_for(name),
+                      ws.prompts.to_dict() if hasattr(ws, "prompts") else {})
+            for seed in seeds for name, params in resolved]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` of ``count`` (``--shard i/n``): every ``count``-th run config of the
+    grid's seed-major order, starting at ``index``. The ``count`` shards of one grid run every
+    run exactly once, and each shard gets a mix of samplers and seeds."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        i, sep, n = str(text).partition("/")
+        try:
+            shard = cls(int(i), int(n))
+        except ValueError:
+            shard = None
+        if not sep or shard is None or shard.count < 1 or not 0 <= shard.index < shard.count:
+            raise NegbenchError(f"--shard {text!r}: expected I/N with 0 <= I < N (e.g. 0/4 for "
+                                "the first of four array tasks)")
+        return shard
+
+    def select(self, configs: list[RunConfig]) -> list[RunConfig]:
+        return configs[self.index::self.count]
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def _locks(out: Path) -> Path:
+    """Lock files of the processes writing into ``out`` (shards, executor tasks)."""
+    return out / ".locks"
+
+
+def zero_shot_rows(ws: Workspace, budget: Budget, out: Path, log=sys.stderr) -> None:
+    """The BM25 and base-model reference rows, computed only when missing or stale; under a
+    lock, so of several shards or tasks starting at once one computes them, the others wait
+    and reuse them."""
+    if not zero_shot_needed(ws, budget, out):  # no lock file where there is nothing to do
+        return
+    with file_lock(_locks(out) / "zero-shot.lock"):
+        if not zero_shot_current(_zero_shot_record(out, "bm25"), ws, budget, "bm25"):
+            print("[negbench] zero-shot BM25", file=log)
+            zero_shot_bm25(ws, budget, out)
+        if not zero_shot_current(_zero_shot_record(out, "model"), ws, budget, "model"):
+            print(f"[negbench] zero-shot {ws.model_name}", file=log)
+            zero_shot_model(ws, budget, out)
+
+
+def zero_shot_needed(ws: Workspace, budget: Budget, out: Path) -> bool:
+    return not all(zero_shot_current(_zero_shot_record(out, s), ws, budget, s)
+                   for s in ("bm25", "model"))
+
+
+def pending(configs: list[RunConfig], out: Path, ws: Workspace, log=sys.stderr
+            ) -> list[RunConfig]:
+    """The configs without a current record; finished runs' leftover work folders removed."""
+    todo = [c for c in configs if not is_done(c, out, ws.data_fingerprint)]
+    if len(todo) < len(configs):
+        print(f"[negbench] {len(configs) - len(todo)} of {len(configs)} runs already finished; "
+              "skipping them", file=log)
+        for c in configs:  # a run killed after its record was written leaves its work folder
+            if c not in todo:
+                shutil.rmtree(out / "work" / c.key, ignore_errors=True)
+    return todo
+
+
+def write_table(ws: Workspace, budget: Budget, configs: list[RunConfig], out: Path,
+                log=sys.stderr) -> str:
+    """``table.md`` from every record in ``out/records`` that belongs to this grid (whichever
+    shard or task wrote it), written atomically under a lock: the last writer read every
+    record written before it, so concurrent shards never leave a table missing rows."""
+    wanted = {c.key for c in configs}
+    with file_lock(_locks(out) / "table.lock"):
+        records = [r for r in read_records(out) if matches(r, ws.data_fingerprint) and (
+            f"{r['name']}-seed{r.get('seed')}" in wanted if r["kind"] == "trained" else
+            zero_shot_current(r, ws, budget, (r.get("zero_shot") or {}).get("system")))]
+        check_comparable(records, f"records in {out / 'records'}")
+        table = results_table(records, list(ws.suite.measures))
+        write_text_atomic(table, out / "table.md")
+    done = sum(r["kind"] == "trained" for r in records)
+    if done < len(configs):
+        print(f"[negbench] table.md holds {done} of the grid's {len(configs)} runs so far (the "
+              "other shards or tasks rewrite it when they finish)", file=log)
+    return table
+
+
+def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], budget: Budget,
+             out: Path, zero_shot: bool = True, log=sys.stderr, keep_models: bool = False,
+             setup: TrainingSetup | None = None, stop_after: str | None = None,
+             shard: Shard | None = None, task: str | None = None,
+             dispatch=None) -> str | None:
+    """Run every (sampler, seed) not yet finished, then write ``table.md``; returns the table.
+
+    ``keep_models`` keeps each newly trained model in ``<out>/models/<sampler>-seed<seed>``.
+    ``stop_after`` (a stage name) runs every unfinished run up to that stage only, computes no
+    zero-shot row and no table, and returns None; the same grid without it finishes them.
+    ``shard`` runs only that shard's runs (the table still covers every record present).
+    ``task`` (an executor's task) does one thing and writes no table: ``"zero-shot"`` the
+    reference rows, otherwise the run with that key. ``dispatch(tasks, log)`` (an executor)
+    runs a list of task names, each in its own process, the zero-shot task first."""
+    out = Path(out)  # created by the first file written: a run failing early leaves nothing
+    setup = setup or TrainingSetup(track=budget.track)
+    configs = grid_configs(ws, samplers, seeds, budget, setup)
+    # no write before this: the folder holds this suite over this data (an executor's task
+    # finds the claim its submitting process made)
+    claim_folder(out, ws.suite.name, ws.data_fingerprint)
+    if task is not None:
+        if task == "zero-shot":
+            zero_shot_rows(ws, budget, out, log)
+            return None
+        mine = [c for c in configs if c.key == task]
+        if not mine:
+            raise NegbenchError(f"task {task!r} is not a run of this grid")
+        for cfg in pending(mine, out, ws, log):
+            execute_run(cfg, ws, out, keep_model=keep_models, stop_after=stop_after)
+        return None
+    mine = shard.select(configs) if shard else configs
+    remove_stale_temp_files(out)
+    want_zero_shot = zero_shot and stop_after is None
+    todo = pending(mine, out, ws, log)
+    if dispatch is not None:
+        tasks = ((["zero-shot"] if want_zero_shot and zero_shot_needed(ws, budget, out) else [])
+                 + [c.key for c in todo])
+        try:
+            if tasks:
+                dispatch(tasks, log)
+        except NegbenchError:  # failed tasks: the table still shows the runs that finished
+            if stop_after is None and (out / "records").is_dir():
+                write_table(ws, budget, configs, out, log)
+            raise
+    else:
+        if want_zero_shot:
+            zero_shot_rows(ws, budget, out, log)
+        for cfg in tqdm(todo, desc="runs", unit="run", disable=not ws.progress):
+            partial = (out / "work" / cfg.key / "manifest.json").exists()
+            print(f"[negbench] run {cfg.key}{' (resuming an interrupted run)' if partial else ''}",
+                  file=log)
+            execute_run(cfg, ws, out, keep_model=keep_models, stop_after=stop_after)
+        if todo or want_zero_shot:
+            enc = base_encodings(ws)
+            print(f"[negbench] base-model encodings computed by this grid: {enc['doc']} "
+                  f"corpus, {enc['query']} query set(s); the rest came from the cache "
+                  f"({ws.cache_dir})", file=log)
+    if stop_after is not None:
+        return None
+    return write_table(ws, budget, configs, out, log)

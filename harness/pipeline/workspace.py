@@ -1,0 +1,104 @@
+"""Shared, lazily built resources for the runs of one suite: data, base encoder, BM25 index.
+
+Everything here is content-addressed (cache keys are fingerprints), so sharing it across runs
+keeps each run a pure function of its config.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
+from negbench.harness.data.paths import cache_root
+from negbench.suites.definition import Suite
+from negbench.suites.loading import SuiteData, load_suite_data
+
+
+class Workspace:
+    def __init__(self, suite: Suite, data_root: Path | None = None, cache_dir: Path | None = None,
+                 model: str | None = None, progress: bool = True,
+                 trust_remote_code: bool = False, device: str = "cpu",
+                 query_prompt: str | None = None, doc_prompt: str | None = None) -> None:
+        self.suite = suite
+        self.data_root = data_root
+        self.cache_dir = cache_root(cache_dir)
+        self.model_name = model or suite.model
+        self.progress = progress
+        self.trust_remote_code = trust_remote_code
+        self.device = device  # a resolved torch device string (see harness.device)
+        self._teachers: dict[int, object] = {}
+        self._prompt_overrides = (query_prompt, doc_prompt)
+
+    @cached_property
+    def prompts(self):
+        """Query/document prompts: the model's own, overridden by the user's
+        (``harness.prompts``)."""
+        from negbench.harness.retrieval.prompts import resolve_prompts
+
+        return resolve_prompts(self.model_name, *self._prompt_overrides)
+
+    @cached_property
+    def data(self) -> SuiteData:
+        return load_suite_data(self.suite, self.data_root)
+
+    @cached_property
+    def data_checks(self) -> dict:
+        """What the data checks found (``preflight.data_checks``), once per workspace: every
+        record and the held-out warning read it."""
+        from negbench.harness.pipeline.preflight import data_checks
+
+        return data_checks(self.data)
+
+    @cached_property
+    def data_fingerprint(self) -> str:
+        """sha256 of the loaded data (``harness.fingerprint``): keys every reusable artefact."""
+        from negbench.harness.data.fingerprint import data_fingerprint
+
+        return data_fingerprint(self.data)
+
+    @cached_property
+    def base_encoder(self) -> CachedEncoder:
+        from negbench.harness.retrieval.models import load_model
+
+        return self.encoder_for(load_model(self.model_name,
+                                           trust_remote_code=self.trust_remote_code,
+                                           device=self.device))
+
+    def encoder_for(self, model) -> CachedEncoder:
+        batch = 64 if self.device == "cpu" else 256
+        return CachedEncoder(SentenceTransformerEncoder(model, batch_size=batch,
+                                                        progress=self.progress,
+                                                        prompts=self.prompts),
+                             self.cache_dir)
+
+    def device_info(self, precision: str = "fp32"):
+        """Where this workspace computes, for records."""
+        from negbench.harness.retrieval.device import device_info
+
+        return device_info(self.device, precision)
+
+    def teacher(self, budget):
+        """The cross-fitted cross-encoder teacher for false-negative accounting (None when
+        disabled): 3 query folds x ``budget.teacher_steps`` steps, label-0 examples from BM25,
+        the base model's ranking at the budget's eval length and random docs."""
+        if budget.teacher_steps <= 0:
+            return None
+        key = (budget.teacher_steps, budget.eval_max_length)
+        if key not in self._teachers:
+            from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec, teacher
+            from negbench.strategies.dense_candidates import DenseRanker
+
+            spec = CrossEncoderSpec(base=self.model_name, steps=budget.teacher_steps,
+                                    device=getattr(self, "device", "cpu"))
+            dense = DenseRanker(self.base_encoder, self.data.corpus, budget.eval_max_length)
+            self._teachers[key] = teacher(
+                spec, self.data.corpus, self.data.train, self.data.exclude, self.bm25,
+                self.cache_dir, progress=self.progress, dense=dense)
+        return self._teachers[key]
+
+    @cached_property
+    def bm25(self):
+        from negbench.harness.retrieval.bm25 import BM25
+
+        return BM25(self.data.corpus, self.cache_dir)

@@ -1,0 +1,81 @@
+"""Refuse to compare records that do not answer the same question.
+
+Trained records must agree on track, budget, suite, split, model (name and fingerprint) and data
+fingerprint; zero-shot records (no training, hence no track or training budget) on suite, split
+and data. ``check_comparable`` is called by ``report`` and ``regress`` and should be by anything
+that puts records into one table (``table.md``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from negbench.harness.retrieval.encoder import FINGERPRINT_SCHEME
+from negbench.harness.errors import NegbenchError
+
+DEFAULT_TRACK = "full"  # records written before tracks existed
+
+
+def track(record: dict) -> str:
+    """The record's track (``full`` for records without one)."""
+    return str(record.get("track") or DEFAULT_TRACK)
+
+
+def budget_name(record: dict) -> str:
+    return str((record.get("budget") or {}).get("name", "-"))
+
+
+def base_model(record: dict) -> str | None:
+    """The trained record's base-model fingerprint (``encoder.model_fingerprint``: weights,
+    modules, pooling, tokenizer), shortened; ``None`` for records written before it covered
+    more than the weights (their model name is still compared)."""
+    fp = str(record.get("base_model_fingerprint") or "")
+    return fp[:15] if fp.startswith(FINGERPRINT_SCHEME) else None
+
+
+def _trained(record: dict) -> bool:
+    return record.get("kind") != "zero-shot"
+
+
+# field -> (applies to zero-shot records too?, value of a record)
+FIELDS = {
+    "track": (False, track),
+    "budget": (False, budget_name),
+    "suite": (True, lambda r: str(r.get("suite"))),
+    "split": (True, lambda r: str(r.get("split"))),
+    "model": (False, lambda r: str(r.get("model"))),
+    # two models of one name (a folder changed in place: pooling, tokenizer, weights)
+    "base model": (False, base_model),
+    # the data they came from (harness.fingerprint); "none" = written before fingerprints
+    "data": (True, lambda r: str(r.get("data_fingerprint") or "none")[:12]),
+}
+
+
+def differences(records: list[dict]) -> dict[str, Counter]:
+    """Per differing field, how many records carry each value (empty if all comparable)."""
+    out = {}
+    for field, (zero_shot_too, value) in FIELDS.items():
+        counts = Counter(v for r in records if zero_shot_too or _trained(r)
+                         if (v := value(r)) is not None)
+        if len(counts) > 1:
+            out[field] = counts
+    return out
+
+
+def describe(diffs: dict[str, Counter]) -> str:
+    """``track differs (full: 30, short: 3); budget differs (...)`` on one line."""
+    parts = []
+    for field, counts in diffs.items():
+        vals = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items()))
+        parts.append(f"{field} differs ({vals} records)")
+    return "; ".join(parts)
+
+
+def check_comparable(records: list[dict], what: str = "records") -> None:
+    """Raise ``NegbenchError`` (one line naming each differing field and its values) unless
+    every record is on the same track, budget, suite, split, model and data (zero-shot
+    records: suite, split and data only)."""
+    diffs = differences(records)
+    if diffs:
+        raise NegbenchError(f"{what} are not comparable: {describe(diffs)}; compare "
+                            "records of one track/budget/suite/model/data at a time")
