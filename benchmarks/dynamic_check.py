@@ -52,9 +52,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from negbench.harness.data.beir_folder import load_beir_folder
-    from negbench.harness.training.budget import get_budget
     from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
     from negbench.harness.retrieval.models import load_model
+    from negbench.harness.training.budget import get_budget
     from negbench.harness.training.dynamic import TrainingPlan
     from negbench.harness.training.full import train_full
     from negbench.harness.training.pairs import training_pairs

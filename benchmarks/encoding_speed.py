@@ -97,9 +97,9 @@ def export_onnx(model, folder: Path) -> tuple[Path, Path]:
 
 def ndcg10(encode, queries, corpus, test) -> float:
     from negbench.harness.evaluation.conventions import get_profile
-    from negbench.harness.retrieval.dense_search import search_run
     from negbench.harness.evaluation.evaluate import evaluate_run
     from negbench.harness.evaluation.measures import parse_measures
+    from negbench.harness.retrieval.dense_search import search_run
 
     qids = sorted(test.qrels)
     q_emb = encode([queries[q] for q in qids], 64)

@@ -20,13 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-from negbench.harness.training.budget import get_budget
-from negbench.harness.retrieval.device import device_info, resolve_device, resolve_precision
-from negbench.harness.pipeline.grid import TrainingSetup, run_grid
 from negbench.harness.data.paths import data_root
 from negbench.harness.evaluation.records import read_records
-from negbench.harness.pipeline.runner import zero_shot_model
+from negbench.harness.pipeline.grid import TrainingSetup, run_grid
+from negbench.harness.pipeline.run_records import zero_shot_model
 from negbench.harness.pipeline.workspace import Workspace
+from negbench.harness.retrieval.device import device_info, resolve_device, resolve_precision
+from negbench.harness.training.budget import get_budget
 from negbench.suites.registry import get_suite
 
 

@@ -20,8 +20,8 @@ import time
 import numpy as np
 import torch
 
-from negbench.harness.retrieval.models import load_model
 from negbench.harness.data.paths import data_root
+from negbench.harness.retrieval.models import load_model
 from negbench.harness.training.loss import mnrl_loss
 from negbench.harness.training.query_side import encode_length_grouped, set_cpu_threads
 from negbench.suites.loading import load_suite_data

@@ -23,12 +23,12 @@ import json
 import statistics
 from pathlib import Path
 
+from negbench.harness.data.paths import data_root
+from negbench.harness.io.trec_files import read_trec_run
+from negbench.harness.pipeline.runner import RunConfig, execute_run, is_done
+from negbench.harness.pipeline.workspace import Workspace
 from negbench.harness.reporting import regress
 from negbench.harness.training.budget import get_budget
-from negbench.harness.data.paths import data_root
-from negbench.harness.pipeline.runner import RunConfig, execute_run, is_done
-from negbench.harness.io.trec_files import read_trec_run
-from negbench.harness.pipeline.workspace import Workspace
 from negbench.suites.registry import get_suite
 
 SAMPLER = "in-batch"

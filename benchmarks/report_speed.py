@@ -71,9 +71,9 @@ def build_records(source: Path, n_samplers: int, out: Path, seed: int = 0) -> tu
 
 def timed_report(folder: Path, out: Path, all_pairs: bool) -> dict[str, float]:
     """One ``negbench report`` pass in-process; seconds per component and in total."""
+    from negbench.harness.cli import main as cli
     from negbench.harness.reporting import plots as report_plots
     from negbench.harness.reporting import stats
-    from negbench.harness.cli import main as cli
 
     spent: dict[str, float] = defaultdict(float)
     originals = {}
@@ -140,8 +140,8 @@ def correction_ratio(folder: Path, family: int, repeats: int = 3) -> None:
     ``multipletests`` call, alternating."""
     from statsmodels.stats.multitest import multipletests
 
-    from negbench.harness.reporting import stats
     from negbench.harness.evaluation.records import read_records
+    from negbench.harness.reporting import stats
 
     records = read_records(folder)  # noqa: F841 - the heap a report runs with
     pvals = list(np.random.default_rng(0).uniform(0, 0.2, family))

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sps
 
-from negbench.harness.reporting import stats
 from negbench.harness.evaluation.records import read_records
+from negbench.harness.reporting import stats
 
 
 def seed_matrices(folder: Path, measure: str) -> dict[str, np.ndarray]:

@@ -327,7 +327,7 @@ def resolved(args: argparse.Namespace, params: dict[str, dict], track: str,
 
 
 def write_resolved(config: dict[str, Any], out: Path) -> Path:
-    from negbench.harness.evaluation.records import write_text_atomic
+    from negbench.harness.io.atomic import write_text_atomic
 
     path = Path(out) / RESOLVED_FILE
     write_text_atomic(yaml.safe_dump(config, sort_keys=False), path)

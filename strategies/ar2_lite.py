@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negbench.harness.retrieval.dense_search import Hits
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io.trec_files import Hits
 from negbench.harness.training.dynamic import ModelView, TrainingPlan
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.dense_candidates import dense_candidates

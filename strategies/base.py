@@ -11,19 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from negbench.harness.io import parse
 from negbench.harness.data.collection import Corpus, Split
 from negbench.harness.errors import NegbenchError
-
-
-@dataclass(frozen=True)
-class NegativeRow:
-    """Negatives for one (query, positive) training pair, hardest/most preferred first."""
-
-    query_id: str
-    positive_id: str
-    negative_ids: tuple[str, ...]
-    negative_texts: tuple[str, ...] = ()  # generated negatives (texts not in the corpus)
+from negbench.harness.io import parse
+from negbench.harness.io.negatives import NegativeRow
 
 
 @dataclass

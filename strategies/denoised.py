@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec
-from negbench.harness.retrieval.dense_search import Hits
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io.trec_files import Hits
+from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import Pair, check_num_negatives, mine_ranked, pair_rng

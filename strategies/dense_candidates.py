@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from negbench.harness.data.collection import Corpus
-from negbench.harness.retrieval.dense_search import Hits, search_run
+from negbench.harness.io.trec_files import Hits
+from negbench.harness.retrieval.dense_search import search_run
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.engine import ranking_depth
 

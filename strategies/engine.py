@@ -21,8 +21,8 @@ from itertools import islice
 
 import numpy as np
 
-from negbench.harness.retrieval.dense_search import Hits
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io.trec_files import Hits
 from negbench.strategies.base import MiningContext, NegativeRow
 
 Pair = tuple[str, str]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negbench.harness.io import parse
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io import parse
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.engine import FILL_KEY, pair_rng, record_fill
 from negbench.strategies.registry import get_sampler, register

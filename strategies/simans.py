@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negbench.harness.retrieval.dense_search import Hits
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io.trec_files import Hits
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import Pair, check_num_negatives, mine_ranked, pair_rng

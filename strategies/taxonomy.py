@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from negbench.harness.io import parse
 from negbench.harness.errors import NegbenchError, where
+from negbench.harness.io import parse
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.engine import check_num_negatives, finish, pair_rng
 from negbench.strategies.registry import register

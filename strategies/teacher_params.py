@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec
 from negbench.harness.errors import NegbenchError
+from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec
 
 
 @dataclass

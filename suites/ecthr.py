@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from negbench.harness.io import parse
 from negbench.harness.data.collection import Corpus, Split, check_doc
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io import parse
 from negbench.suites.definition import Suite
-from negbench.suites.loading import SuiteData, judged_positives
+from negbench.suites.loaders import register_loader
+from negbench.suites.suite_data import SuiteData, judged_positives
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d")
 
@@ -129,7 +130,8 @@ def relevant_priors(case: Case, cases: dict[str, Case]) -> list[str]:
                    if c in cases and c != case.appno and cases[c].date < case.date})
 
 
-def load_ecthr(suite: Suite) -> SuiteData:
+@register_loader("ecthr")
+def load_ecthr(suite: Suite, data_root: Path | None = None) -> SuiteData:
     path = suite.collection_path()
     if path is None:
         raise NegbenchError(f"{suite.name}: point --collection or ${suite.collection_env} at "

@@ -22,11 +22,12 @@ from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
-from negbench.harness.io import parse
 from negbench.harness.data.collection import Corpus, Split, check_doc, validate_split
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io import parse
 from negbench.suites.definition import Suite
-from negbench.suites.loading import SuiteData, judged_positives
+from negbench.suites.loaders import register_loader
+from negbench.suites.suite_data import SuiteData, judged_positives
 
 NO_SKILL = {"LABEL NOT PRESENT", "UNDERSPECIFIED"}
 EXTRACTION = "esco-skill-extraction"
@@ -173,6 +174,7 @@ def _merge(name: str, splits: list[Split]) -> Split:
     return Split(name, queries, qrels, "+".join(s.source for s in splits))
 
 
+@register_loader("esco")
 def load_esco(suite: Suite, data_root: Path | None = None) -> SuiteData:
     """Corpus = ESCO skills; test/dev = the suite's annotations; train = taxonomy (+ val)."""
     p = suite.params

@@ -14,11 +14,12 @@ import csv
 import sys
 from pathlib import Path
 
-from negbench.harness.io import parse
 from negbench.harness.data.collection import Corpus, Split, check_doc
 from negbench.harness.errors import NegbenchError, where
+from negbench.harness.io import parse
 from negbench.suites.definition import Suite
-from negbench.suites.loading import NoTrainSplit, SuiteData, judged_positives
+from negbench.suites.loaders import register_loader
+from negbench.suites.suite_data import NoTrainSplit, SuiteData, judged_positives
 
 
 def read_collection(path: Path) -> Corpus:
@@ -92,6 +93,7 @@ def _train_split(suite: Suite, coll: Path | None, corpus: Corpus, root: Path | N
                             f"or let ir_datasets download {suite.train}")
 
 
+@register_loader("msmarco")
 def load_msmarco(suite: Suite, data_root: Path | None = None,
                  allow_partial: bool = False) -> SuiteData:
     """Corpus from the user's collection, real staged test queries/qrels.

@@ -6,8 +6,8 @@ import difflib
 from importlib import resources
 from pathlib import Path
 
-from negbench.harness.errors import NegbenchError
 from negbench.harness.data.paths import path_kind, require
+from negbench.harness.errors import NegbenchError
 from negbench.suites.definition import DEFAULT_MEASURES, Suite, parse_suites
 
 _SUITES: dict[str, Suite] | None = None

@@ -42,9 +42,9 @@ def source_bias(encoder, human: Corpus, rewrites: Corpus, test: Split, max_lengt
     ``load_rewrites``. Returns counts, rates and the nDCG@10 values (means over test queries).
     """
     from negbench.harness.evaluation.conventions import get_profile
-    from negbench.harness.retrieval.dense_search import search_run
     from negbench.harness.evaluation.evaluate import evaluate_run
     from negbench.harness.evaluation.measures import parse_measures
+    from negbench.harness.retrieval.dense_search import search_run
 
     qids = sorted(test.queries)
     q_emb = encoder.encode([test.queries[q] for q in qids], "query", max_length)

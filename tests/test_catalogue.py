@@ -11,11 +11,11 @@ import json
 import numpy as np
 import pytest
 
+from negbench.harness.errors import NegbenchError
+from negbench.harness.io.negatives import check_negatives, write_negatives
+from negbench.harness.pipeline.false_negatives import false_negative_report
 from negbench.harness.retrieval.cross_encoder import teacher
 from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
-from negbench.harness.errors import NegbenchError
-from negbench.harness.pipeline.false_negatives import false_negative_report
-from negbench.harness.io.negatives import check_negatives, write_negatives
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.dense_candidates import DenseRanker, dense_candidates
 from negbench.strategies.registry import available, get_sampler

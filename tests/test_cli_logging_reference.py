@@ -66,8 +66,8 @@ def test_reproduce_finds_its_reference_from_any_directory(tmp_path):
     verdicts = [line.strip(" |").rsplit("|", 1)[1].strip()
                 for line in proc.stdout.splitlines()[2:] if line.startswith("|")]
     assert len(verdicts) >= 2 and set(verdicts) <= {"OK", "OKish"}, proc.stdout
-    import negbench.harness  # the installed package (editable or not) ships the file
-    shipped = Path(negbench.harness.__file__).parent / "reference" / "published.yaml"
+    import negbench.harness.reporting  # the installed package (editable or not) ships the file
+    shipped = Path(negbench.harness.reporting.__file__).parent / "reference" / "published.yaml"
     assert shipped.is_file()
     assert f"References: {shipped}" in proc.stdout
     # one copy in the repository: the old location is gone

@@ -10,8 +10,8 @@ import time
 import pytest
 from reliability_helpers import cli, env, fails
 
-from negbench.harness.errors import NegbenchError
 from negbench.harness.data.fingerprint import data_fingerprint
+from negbench.harness.errors import NegbenchError
 from negbench.suites.loading import load_suite_data
 from negbench.suites.registry import get_suite
 

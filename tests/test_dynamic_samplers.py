@@ -11,13 +11,13 @@ import math
 import numpy as np
 import pytest
 
-from negbench.harness.training.budget import get_budget
 from negbench.harness.errors import NegbenchError
 from negbench.harness.pipeline.grid import TrainingSetup, grid_configs, run_grid
+from negbench.harness.pipeline.workspace import Workspace
 from negbench.harness.training.batching import duplicate_free_batches, mean_pairwise_similarity
+from negbench.harness.training.budget import get_budget
 from negbench.harness.training.dynamic import ModelView, TrainStats
 from negbench.harness.training.pairs import training_pairs as build_pairs
-from negbench.harness.pipeline.workspace import Workspace
 from negbench.strategies.base import MiningContext
 from negbench.strategies.registry import get_sampler
 from negbench.suites.registry import get_suite
@@ -64,8 +64,8 @@ def _params(tiny_model_dir, refresh_every: int) -> dict[str, dict]:
 
 def _train(scifact, tiny_model_dir, doc_vectors, sampler, ctx, rows, lr: float, steps: int):
     """Train the query tower for ``steps`` with ``sampler``'s plan; returns (pairs, plan)."""
+    from negbench.harness.retrieval.device import deterministic
     from negbench.harness.retrieval.models import load_model
-    from negbench.harness.pipeline.runner import deterministic
     from negbench.harness.training.query_side import train_query_side
 
     pairs = build_pairs(rows, scifact.corpus, scifact.train, 1, scifact.exclude)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from negbench.harness.evaluation.conventions import PROFILES
 from negbench.harness.errors import NegbenchError
+from negbench.harness.evaluation.conventions import PROFILES
 from negbench.harness.evaluation.evaluate import evaluate_run
 from negbench.harness.evaluation.measures import parse_measure, parse_measures
 

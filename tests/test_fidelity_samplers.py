@@ -12,9 +12,9 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
 from negbench.harness.errors import NegbenchError
 from negbench.harness.io.negatives import check_negatives
+from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import relative_threshold

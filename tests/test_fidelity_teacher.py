@@ -11,9 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec, fold_of, teacher, training_rows
 from negbench.harness.pipeline.false_negatives import false_negative_report
 from negbench.harness.reporting.table import results_table
+from negbench.harness.retrieval.cross_encoder import (
+    CrossEncoderSpec,
+    fold_of,
+    teacher,
+    training_rows,
+)
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.dense_candidates import DenseRanker
 from negbench.strategies.registry import get_sampler

@@ -53,8 +53,8 @@ def test_a_prompt_changes_the_embeddings_as_sentence_transformers_does(tiny_mode
 
 
 def test_config_hash_changes_only_with_a_prompt():
-    from negbench.harness.training.budget import get_budget
     from negbench.harness.pipeline.runner import RunConfig
+    from negbench.harness.training.budget import get_budget
 
     base = RunConfig("beir/scifact", "bm25", {}, 13, get_budget("smoke"), "m")
     assert "prompts" not in base.to_dict()  # existing records keep their hashes

@@ -12,11 +12,10 @@ from hypothesis import strategies as st
 
 from negbench.harness.data.beir_folder import load_beir_folder
 from negbench.harness.evaluation.conventions import get_profile
-from negbench.harness.retrieval.dense_search import search_run, sort_hits
 from negbench.harness.evaluation.evaluate import evaluate_run
 from negbench.harness.evaluation.measures import parse_measures
-from negbench.harness.evaluation.records import write_trec_run
-from negbench.harness.io.trec_files import read_trec_qrels, read_trec_run
+from negbench.harness.io.trec_files import read_trec_qrels, read_trec_run, sort_hits, write_trec_run
+from negbench.harness.retrieval.dense_search import search_run
 from negbench.strategies.engine import pair_windows
 
 SETTINGS = settings(max_examples=30, deadline=None,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from reliability_helpers import copy_records
 
-from negbench.harness.reporting.regress import noisy_record
 from negbench.harness.io.trec_files import read_trec_run
+from negbench.harness.reporting.regress import noisy_record
 
 BASELINE = Path(__file__).resolve().parents[1] / "results" / "baselines" / "scifact-smoke.json"
 

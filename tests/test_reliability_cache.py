@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from reliability_helpers import cli, record
 
+from negbench.harness.errors import NegbenchError
+from negbench.harness.io.digest import sha256_file
 from negbench.harness.reporting.comparability import check_comparable
 from negbench.harness.retrieval.encoder import (
     FINGERPRINT_SCHEME,
@@ -22,9 +24,7 @@ from negbench.harness.retrieval.encoder import (
     SentenceTransformerEncoder,
     model_fingerprint,
 )
-from negbench.harness.errors import NegbenchError
 from negbench.harness.retrieval.models import load_model
-from negbench.harness.io.negatives import sha256_file
 from negbench.harness.retrieval.prompts import Prompts
 
 RUN = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-query-side"

@@ -120,8 +120,8 @@ def test_report_and_regress_refuse_records_of_different_data(tmp_path, irds_home
 
 def test_cross_encoder_cache_keys_name_the_texts(scifact):
     """The teacher's cache key changes with a query's text, not only with ids and qrels."""
-    from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec
     from negbench.harness.data.collection import Split
+    from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec
 
     spec = CrossEncoderSpec(steps=1)
     edited = dict(scifact.train.queries)

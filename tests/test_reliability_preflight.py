@@ -56,8 +56,7 @@ def test_without_a_data_root_the_cache_is_read_as_it_is_and_the_log_says_so(
         data_dir, irds_home, tmp_path, monkeypatch, caplog):
     """No --data-root, no $NEGBENCH_DATA and no staged folder in the default places: the
     seeded cache is read, with one INFO line saying so."""
-    from negbench.harness.data import irds
-    from negbench.harness.data import paths
+    from negbench.harness.data import irds, paths
     from negbench.suites.loading import load_test_qrels
     from negbench.suites.registry import get_suite
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from reliability_helpers import cli, copy_records, fails
 
-from negbench.harness.training.budget import get_budget
 from negbench.harness.errors import NegbenchError
-from negbench.harness.pipeline.grid import _zero_shot_record
 from negbench.harness.evaluation.records import INTEGRITY, read_record, seal
+from negbench.harness.pipeline.grid import _zero_shot_record
 from negbench.harness.pipeline.runner import RunConfig, is_done
+from negbench.harness.training.budget import get_budget
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 RUN = RESULTS / "runs" / "scifact-query-side"

@@ -14,9 +14,9 @@ import pytest
 from scipy import stats as sps
 
 from negbench.harness.evaluation.records import seal
+from negbench.harness.io.trec_files import read_trec_run
 from negbench.harness.reporting.regress import noisy_record
 from negbench.harness.reporting.stats import seed_test
-from negbench.harness.io.trec_files import read_trec_run
 
 
 def _report(folder, *extra, env=None):

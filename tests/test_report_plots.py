@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from matplotlib.colors import to_rgba
 
-from negbench.harness import report_plots as rp
+from negbench.harness.reporting import plots as rp
 from negbench.harness.evaluation.records import read_records
 from negbench.harness.reporting.report import build_report
 

@@ -13,9 +13,15 @@ import time
 
 import pytest
 
-from negbench.harness.training.budget import get_budget
-from negbench.harness.pipeline.runner import CRASH_ENV, STAGES, InjectedCrash, RunConfig, execute_run
+from negbench.harness.pipeline.runner import (
+    CRASH_ENV,
+    STAGES,
+    InjectedCrash,
+    RunConfig,
+    execute_run,
+)
 from negbench.harness.pipeline.workspace import Workspace
+from negbench.harness.training.budget import get_budget
 from negbench.suites.registry import get_suite
 
 KEY = "random-seed13"

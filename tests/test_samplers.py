@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from negbench.harness.retrieval.dense_search import search_run
 from negbench.harness.io.negatives import check_negatives, write_negatives
+from negbench.harness.retrieval.dense_search import search_run
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.registry import get_sampler
 

@@ -369,7 +369,12 @@ def test_task_resources_follow_the_track(tmp_path, monkeypatch):
     of the environment."""
     from argparse import Namespace
 
-    from negbench.harness.pipeline.scale_out import RayExecutor, SlurmExecutor, make_executor, task_env
+    from negbench.harness.pipeline.scale_out import (
+        RayExecutor,
+        SlurmExecutor,
+        make_executor,
+        task_env,
+    )
 
     opts = {"executor": "slurm", "isolate": False, "ray_address": "auto", "ray_cpus": 2,
             "ray_gpus": None, "slurm_partition": "gpu", "slurm_gpus": None, "slurm_cpus": 4,

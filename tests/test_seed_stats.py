@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from negbench.harness.errors import NegbenchError
 from negbench.harness.reporting import stats
 from negbench.harness.reporting.comparability import check_comparable
-from negbench.harness.errors import NegbenchError
 
 RUN = Path(__file__).resolve().parents[1] / "results" / "legacy-16-steps" / "scifact"
 MEASURE = "nDCG@10"

@@ -10,10 +10,10 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from negbench.harness.reporting import stats
 from negbench.harness.evaluation.conventions import get_profile
 from negbench.harness.evaluation.evaluate import evaluate_run
 from negbench.harness.evaluation.measures import parse_measures
+from negbench.harness.reporting import stats
 
 
 def _per_query(scifact, run) -> dict[str, float]:

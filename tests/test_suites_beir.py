@@ -42,7 +42,7 @@ def test_nfcorpus_dev_split_is_loaded(irds_home, data_dir):
 
 
 def test_no_train_split_fails_on_use():
-    from negbench.suites.loading import NoTrainSplit
+    from negbench.suites.suite_data import NoTrainSplit
 
     split = NoTrainSplit("suite 'x' has no training split")
     with pytest.raises(NegbenchError, match="no training split"):

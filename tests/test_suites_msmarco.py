@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from negbench.harness.evaluation.conventions import PROFILES
 from negbench.harness.errors import NegbenchError
+from negbench.harness.evaluation.conventions import PROFILES
 from negbench.harness.evaluation.evaluate import evaluate_run
 from negbench.harness.evaluation.measures import parse_measures
 from negbench.suites.loading import load_test_qrels

@@ -91,9 +91,9 @@ def test_source_bias_of_kept_trained_models(tiny_model_dir, irds_home, cache_dir
 
 def test_interpolation_split_on_real_scifact(scifact, tiny_encoder):
     from negbench.harness.evaluation.conventions import PROFILES
-    from negbench.harness.retrieval.dense_search import search_run
     from negbench.harness.evaluation.evaluate import evaluate_run
     from negbench.harness.evaluation.measures import parse_measures
+    from negbench.harness.retrieval.dense_search import search_run
     from negbench.suites.interpolation import interpolation_split, nearest_train_similarity
 
     qids = sorted(scifact.test.queries)

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from negbench.harness.training.budget import get_budget
-from negbench.harness.retrieval.device import resolve_device, resolve_precision
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io.digest import sha256_file
 from negbench.harness.pipeline.grid import TrainingSetup, run_grid
-from negbench.harness.io.negatives import sha256_file
-from negbench.harness.training.loss import in_batch_mask, mnrl_loss
 from negbench.harness.pipeline.workspace import Workspace
+from negbench.harness.retrieval.device import resolve_device, resolve_precision
+from negbench.harness.training.budget import get_budget
+from negbench.harness.training.loss import in_batch_mask, mnrl_loss
 from negbench.suites.registry import get_suite
 
 

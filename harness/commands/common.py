@@ -29,8 +29,8 @@ def name_list(text: str, option: str, what: str, why: str = "") -> list[str]:
 def seed_list(text: str) -> list[int]:
     """Comma list of distinct decimal seeds in 0..2^32-1 (argparse type; ``1_0`` is not 10).
     Raises ``NegbenchError``, which the CLI prints as one line."""
-    from negbench.harness.io import parse
     from negbench.harness.errors import NegbenchError
+    from negbench.harness.io import parse
 
     seeds = [parse.integer(s, "seed", "--seeds", 0, 2**32 - 1) for s in csv_list(text)]
     if not seeds or len(set(seeds)) != len(seeds):

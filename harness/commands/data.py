@@ -9,7 +9,7 @@ from negbench.harness.commands.common import add_data_root
 def cmd_data_seed(args) -> int:
     from negbench.harness.data.irds import irds_home, seed_all
     from negbench.harness.data.paths import data_root
-    from negbench.harness.pipeline.preflight import writable_dir
+    from negbench.harness.io.writable import writable_dir
 
     root = data_root(args.data_root)
     writable_dir(irds_home(), "the ir_datasets cache ($IR_DATASETS_HOME)")
@@ -19,11 +19,11 @@ def cmd_data_seed(args) -> int:
 
 
 def cmd_data_download(args) -> int:
-    from negbench.harness.errors import NegbenchError
     from negbench.harness.data.fingerprint import data_fingerprint
     from negbench.harness.data.irds import irds_home
     from negbench.harness.data.paths import data_root, given_root
-    from negbench.harness.pipeline.preflight import writable_dir
+    from negbench.harness.errors import NegbenchError
+    from negbench.harness.io.writable import writable_dir
     from negbench.suites.loading import load_suite_data, load_test_qrels
     from negbench.suites.registry import get_suite
 

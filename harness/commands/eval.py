@@ -16,13 +16,13 @@ log = logging.getLogger(__name__)
 def cmd_eval(args) -> int:
     from tabulate import tabulate
 
-    from negbench.harness.pipeline import preflight
+    from negbench.harness.data.paths import given_root
     from negbench.harness.evaluation.conventions import get_profile
     from negbench.harness.evaluation.evaluate import evaluate_run
     from negbench.harness.evaluation.measures import parse_measures
-    from negbench.harness.data.paths import given_root
-    from negbench.harness.evaluation.records import write_json_atomic
+    from negbench.harness.io.atomic import write_json_atomic
     from negbench.harness.io.trec_files import check_run_against_qrels, read_trec_run
+    from negbench.harness.pipeline import preflight
     from negbench.suites.loading import load_test_qrels
     from negbench.suites.registry import get_suite
 

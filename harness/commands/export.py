@@ -30,11 +30,12 @@ def pick_record(run_dir: Path, sampler: str | None, seed: int | None) -> dict:
 
 
 def cmd_export(args) -> int:
-    from negbench.harness.pipeline import preflight
     from negbench.harness.data.fingerprint import data_fingerprint, matches
-    from negbench.harness.io.negative_formats import export_rows
-    from negbench.harness.io.negatives import read_negatives, sha256_file
     from negbench.harness.data.paths import given_root
+    from negbench.harness.io.digest import sha256_file
+    from negbench.harness.io.negative_formats import export_rows
+    from negbench.harness.io.negatives import read_negatives
+    from negbench.harness.pipeline import preflight
     from negbench.suites.loading import load_suite_data
     from negbench.suites.registry import get_suite
 

@@ -9,11 +9,11 @@ log = logging.getLogger(__name__)
 
 
 def cmd_leaderboard(args) -> int:
-    from negbench.harness.pipeline import preflight
     from negbench.harness.errors import NegbenchError
+    from negbench.harness.io.atomic import write_text_atomic
+    from negbench.harness.pipeline import preflight
     from negbench.harness.pipeline.folders import result_parts
     from negbench.harness.reporting.leaderboard import build_page
-    from negbench.harness.evaluation.records import write_text_atomic
 
     if args.resamples < 1:
         raise NegbenchError(f"--resamples must be >= 1, got {args.resamples}")

@@ -12,9 +12,9 @@ log = logging.getLogger(__name__)
 
 
 def cmd_regress(args) -> int:
+    from negbench.harness.evaluation.records import read_records
     from negbench.harness.pipeline import preflight
     from negbench.harness.reporting import regress
-    from negbench.harness.evaluation.records import read_records
     from negbench.harness.reporting.stats import CORRECTIONS
 
     regress.check_gate_params(args.tolerance, args.alpha, args.resamples)

@@ -16,10 +16,10 @@ SUFFIXES = (".md", ".tex", ".csv", "-comparisons.csv", ".json")
 
 
 def cmd_report(args) -> int:
+    from negbench.harness.evaluation.records import read_records
+    from negbench.harness.io.atomic import write_text_atomic
     from negbench.harness.pipeline import preflight
     from negbench.harness.pipeline.folders import result_parts
-    from negbench.harness.evaluation.records import read_records, write_text_atomic
-    from negbench.harness.reporting.report import build_report
     from negbench.harness.reporting.plots import write_plots
     from negbench.harness.reporting.render import (
         comparisons_csv,
@@ -28,6 +28,7 @@ def cmd_report(args) -> int:
         to_latex,
         to_markdown,
     )
+    from negbench.harness.reporting.report import build_report
 
     folder = Path(args.results_dir)
     if not (folder / "records").is_dir():

@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 
 # Shipped with the package (pyproject package-data), so `negbench reproduce` finds it from any
 # working directory; in the repository: harness/reporting/reference/published.yaml.
-DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "published.yaml"
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / "reporting" / "reference" / "published.yaml"
 
 
 def cmd_reproduce(args) -> int:

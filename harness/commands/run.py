@@ -46,20 +46,20 @@ def cmd_run(args) -> int:
 
 
 def _run(args) -> int:
-    from negbench.harness.pipeline import preflight
-    from negbench.harness.training.budget import TRACKS, get_budget
+    from negbench.harness.data.paths import given_root
     from negbench.harness.experiment import (
         RESOLVED_FILE,
         prepare_run_args,
         resolved,
         write_resolved,
     )
+    from negbench.harness.logs import LogStream
+    from negbench.harness.pipeline import preflight
     from negbench.harness.pipeline.folders import claimed
     from negbench.harness.pipeline.grid import Shard, TrainingSetup, grid_configs, run_grid
-    from negbench.harness.logs import LogStream
-    from negbench.harness.data.paths import given_root
     from negbench.harness.pipeline.scale_out import make_executor
     from negbench.harness.pipeline.workspace import Workspace
+    from negbench.harness.training.budget import TRACKS, get_budget
     from negbench.strategies.registry import get_sampler
     from negbench.suites.registry import get_suite
 

@@ -43,12 +43,12 @@ def bias_table(results: list[dict]) -> str:
 
 
 def cmd_source_bias(args) -> int:
+    from negbench.harness.data.paths import data_root
+    from negbench.harness.io.atomic import write_json_atomic, write_text_atomic
     from negbench.harness.pipeline import preflight
     from negbench.harness.pipeline.folders import check_folder, claim_folder
-    from negbench.harness.retrieval.models import load_model
-    from negbench.harness.data.paths import data_root
-    from negbench.harness.evaluation.records import write_json_atomic, write_text_atomic
     from negbench.harness.pipeline.workspace import Workspace
+    from negbench.harness.retrieval.models import load_model
     from negbench.suites.registry import get_suite
     from negbench.suites.source_bias import LLM_FILE, load_rewrites, source_bias
 

@@ -19,16 +19,17 @@ SYSTEMS = ("bm25", "model")
 
 
 def cmd_zero_shot(args) -> int:
+    from negbench.harness.data.paths import given_root
+    from negbench.harness.evaluation.records import read_records
+    from negbench.harness.io.atomic import write_text_atomic
     from negbench.harness.pipeline import preflight
-    from negbench.harness.training.budget import get_budget
-    from negbench.harness.retrieval.device import resolve_device
     from negbench.harness.pipeline.folders import claim_folder
     from negbench.harness.pipeline.grid import zero_shot_current
-    from negbench.harness.data.paths import given_root
-    from negbench.harness.evaluation.records import read_records, write_text_atomic
-    from negbench.harness.pipeline.runner import zero_shot_bm25, zero_shot_model
-    from negbench.harness.reporting.table import results_table
+    from negbench.harness.pipeline.run_records import zero_shot_bm25, zero_shot_model
     from negbench.harness.pipeline.workspace import Workspace
+    from negbench.harness.reporting.table import results_table
+    from negbench.harness.retrieval.device import resolve_device
+    from negbench.harness.training.budget import get_budget
     from negbench.suites.registry import get_suite
 
     systems = csv_list(args.systems)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from negbench.harness.io import parse
 from negbench.harness.data.collection import Corpus, Split, check_doc, validate_split
-from negbench.harness.errors import NegbenchError, where
 from negbench.harness.data.paths import path_kind, require
+from negbench.harness.errors import NegbenchError, where
+from negbench.harness.io import parse
 
 BOM = "\ufeff"
 

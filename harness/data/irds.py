@@ -17,11 +17,11 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from negbench.harness.io.atomic import atomic_file, file_lock, write_text_atomic
 from negbench.harness.data.collection import Corpus, Split, check_doc, validate_split
-from negbench.harness.errors import NegbenchError
-from negbench.harness.io.negatives import sha256_file
 from negbench.harness.data.paths import data_root
+from negbench.harness.errors import NegbenchError
+from negbench.harness.io.atomic import atomic_file, file_lock, write_text_atomic
+from negbench.harness.io.digest import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _seeded_from(folder: Path, sha: str) -> bool:
 
 
 def _stamp(folder: Path, sha: str, src: Path) -> None:
-    from negbench.harness.evaluation.records import write_json_atomic
+    from negbench.harness.io.atomic import write_json_atomic
 
     write_json_atomic({"sha256": sha, "source": str(src)}, folder / STAMP)
 

@@ -52,7 +52,7 @@ def given_root(override: str | os.PathLike | None) -> Path | None:
 
 def cache_root(override: str | os.PathLike | None = None) -> Path:
     """Cache for embeddings and BM25 indexes (``$NEGBENCH_CACHE`` or ``~/.cache/negbench``)."""
-    from negbench.harness.pipeline.preflight import writable_dir
+    from negbench.harness.io.writable import writable_dir
 
     root = Path(override or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "negbench")
     writable_dir(root, f"the cache folder (--cache-dir or ${CACHE_ENV})")

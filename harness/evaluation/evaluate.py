@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negbench.harness.evaluation.conventions import Profile
 from negbench.harness.data.collection import Qrels
-from negbench.harness.retrieval.dense_search import Hits, sort_hits
 from negbench.harness.errors import NegbenchError
+from negbench.harness.evaluation.conventions import Profile
 from negbench.harness.evaluation.measures import Measure
+from negbench.harness.io.trec_files import Hits, sort_hits
 
 
 @dataclass

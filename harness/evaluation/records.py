@@ -11,10 +11,9 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-# the one atomic write (harness.atomic); records and its importers call it from here
-from negbench.harness.io.atomic import write_text_atomic
 from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluation.measures import parse_measure
+from negbench.harness.io.atomic import write_json_atomic
 
 SCHEMA = 1
 INTEGRITY = "integrity"  # the seal: {"sha256": ..., "covers": ...}
@@ -50,10 +49,6 @@ def rss_provenance(isolated: bool) -> dict:
     return {"scope": "process", "method": how,
             "note": "the grid's process, shared with the runs and zero-shot rows before this "
                     "one: an upper bound for this run; --isolate measures each run alone"}
-
-
-def write_json_atomic(obj: dict, path: Path) -> None:
-    write_text_atomic(json.dumps(obj, indent=1) + "\n", path)
 
 
 def content_sha256(rec: dict) -> str:
@@ -171,10 +166,3 @@ def _finite(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def write_trec_run(run: dict, path: Path, tag: str) -> None:
-    """TREC run format: ``qid Q0 docid rank score tag``."""
-    lines = []
-    for q in sorted(run):
-        for rank, (d, s) in enumerate(run[q], 1):
-            lines.append(f"{q} Q0 {d} {rank} {s:.6f} {tag}\n")
-    write_text_atomic("".join(lines), path)

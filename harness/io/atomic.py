@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -68,6 +69,11 @@ def atomic_file(path: Path, mode: str = "w", suffix: str = TEMP_SUFFIX, **open_k
 def write_text_atomic(text: str, path: Path) -> None:
     with atomic_file(Path(path), "w", encoding="utf-8") as fh:
         fh.write(text)
+
+
+def write_json_atomic(obj: dict, path: Path) -> None:
+    """``obj`` as indented JSON, written atomically (``write_text_atomic``)."""
+    write_text_atomic(json.dumps(obj, indent=1) + "\n", path)
 
 
 def publish_dir(tmp: Path, dst: Path) -> bool:
@@ -138,3 +144,17 @@ def is_stale_temp(p: Path, now: float | None = None) -> bool:
     except FileNotFoundError:
         return False
     return age > STALE_AFTER_S
+
+
+def save_model_atomic(model, dst: Path) -> None:
+    """Save a SentenceTransformer to a temp folder beside ``dst``, then rename it into place."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    for stale in [*dst.parent.glob(f"{dst.name}.tmp-*"), *dst.parent.glob(f"{dst.name}~*.tmp")]:
+        if is_stale_temp(stale) or ".tmp-" in stale.name:  # .tmp-*: named before writers were
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = mkdtemp_beside(dst)
+    model.save(str(tmp))
+    if dst.exists():
+        shutil.rmtree(dst)
+    os.replace(tmp, dst)

@@ -16,11 +16,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from negbench.harness.data.collection import Corpus, Split
 from negbench.harness.errors import NegbenchError, where
-from negbench.harness.evaluation.records import write_text_atomic
-from negbench.strategies.base import NegativeRow
+from negbench.harness.io.atomic import write_text_atomic
+from negbench.harness.io.negatives import NegativeRow, row_problem
+
+if TYPE_CHECKING:
+    from negbench.harness.data.collection import Corpus, Split
 
 FORMATS = ("st", "flagembedding", "tevatron")
 ALL_FORMATS = ("negbench", *FORMATS)
@@ -188,7 +191,6 @@ def read_foreign(path: Path, fmt: str, corpus: Corpus, split: Split,
     """Rows of a st / flagembedding / tevatron file, ids mapped back through the suite; each
     row checked against it as it is read (``negatives.row_problem``: a known positive judged
     relevant, negatives in the corpus and not judged relevant), naming file:line."""
-    from negbench.harness.io.negatives import row_problem
 
     index = TextIndex(corpus, split, exclude)
     rows: dict[tuple[str, str], NegativeRow] = {}

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from negbench.harness.errors import NegbenchError, where
 from negbench.harness.io import parse
 from negbench.harness.io.atomic import atomic_file
-from negbench.harness.data.collection import Corpus
-from negbench.harness.errors import NegbenchError, where
-from negbench.strategies.base import NegativeRow
+from negbench.harness.io.digest import sha256_file
+
+if TYPE_CHECKING:
+    from negbench.harness.data.collection import Corpus
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+@dataclass(frozen=True)
+class NegativeRow:
+    """Negatives for one (query, positive) training pair, hardest/most preferred first."""
+
+    query_id: str
+    positive_id: str
+    negative_ids: tuple[str, ...]
+    negative_texts: tuple[str, ...] = ()  # generated negatives (texts not in the corpus)
 
 
 def write_negatives(rows: list[NegativeRow], path: Path) -> str:

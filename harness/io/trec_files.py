@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from negbench.harness.io import parse
-from negbench.harness.data.collection import Qrels
-from negbench.harness.retrieval.dense_search import Hits, sort_hits
 from negbench.harness.errors import NegbenchError, where
+from negbench.harness.io import parse
+from negbench.harness.io.atomic import write_text_atomic
+
+if TYPE_CHECKING:
+    from negbench.harness.data.collection import Qrels
+
+# a ranked list: (doc id, score), best first
+Hits = list[tuple[str, float]]
+
+
+def sort_hits(hits: Hits) -> Hits:
+    """trec_eval order: score descending, ties broken by doc id descending (deterministic)."""
+    return sorted(hits, key=lambda h: (h[1], h[0]), reverse=True)
 
 BOM = b"\xef\xbb\xbf"
 
@@ -74,3 +85,12 @@ def check_run_against_qrels(run: dict[str, Hits], qrels: Qrels, run_path: Path,
         sample = ", ".join(repr(q) for q in sorted(run)[:3])
         raise NegbenchError(f"{run_path}: no query in common with the qrels {qrels_path} "
                             f"(run queries start {sample})")
+
+
+def write_trec_run(run: dict, path: Path, tag: str) -> None:
+    """TREC run format: ``qid Q0 docid rank score tag``."""
+    lines = []
+    for q in sorted(run):
+        for rank, (d, s) in enumerate(run[q], 1):
+            lines.append(f"{q} Q0 {d} {rank} {s:.6f} {tag}\n")
+    write_text_atomic("".join(lines), path)

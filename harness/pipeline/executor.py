@@ -11,7 +11,6 @@ invalidates every later one. The manifest and each entry also carry the data fin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from negbench.harness.data.fingerprint import FIELD as FINGERPRINT
-from negbench.harness.io.negatives import sha256_file
-from negbench.harness.evaluation.records import peak_rss_mb, write_json_atomic
+from negbench.harness.evaluation.records import peak_rss_mb
+from negbench.harness.io.atomic import write_json_atomic
+from negbench.harness.io.digest import sha256_path
 
 logger = logging.getLogger(__name__)
 
@@ -32,20 +32,6 @@ CRASH_ENV = "NEGBENCH_CRASH_AFTER"  # fault injection for the resume tests: a st
 
 class InjectedCrash(RuntimeError):
     """Raised after a stage is recorded when ``$NEGBENCH_CRASH_AFTER`` names that stage."""
-
-
-def sha256_tree(folder: Path) -> str:
-    """sha256 over the relative paths and bytes of every file under ``folder``."""
-    h = hashlib.sha256()
-    for p in sorted(q for q in Path(folder).rglob("*") if q.is_file()):
-        h.update(str(p.relative_to(folder)).encode())
-        h.update(b"\0")
-        h.update(sha256_file(p).encode())
-    return h.hexdigest()
-
-
-def sha256_path(p: Path) -> str:
-    return sha256_tree(p) if Path(p).is_dir() else sha256_file(p)
 
 
 class Manifest:

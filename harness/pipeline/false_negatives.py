@@ -20,7 +20,7 @@ import hashlib
 
 import numpy as np
 
-from negbench.strategies.base import NegativeRow
+from negbench.harness.io.negatives import NegativeRow
 from negbench.strategies.engine import pair_rng, random_negatives
 
 MAX_SCORED_ROWS = 2000  # rows the teacher scores; beyond, a fixed hash-ordered subset

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from negbench.harness.io.atomic import file_lock
-from negbench.harness.errors import NegbenchError
 from negbench.harness.data.fingerprint import FIELD
+from negbench.harness.errors import NegbenchError
+from negbench.harness.io.atomic import file_lock
 
 OWNER_FILE = "negbench-folder.json"
 SCHEMA = 1
@@ -113,7 +113,7 @@ def claim_folder(out: str | os.PathLike, suite_name: str, fingerprint: str,
     """``check_folder``, then write the ownership file if there is none (True when this call
     wrote it): called right before a command's first write into ``out`` (under a lock: of two
     commands claiming one empty folder at once, the second sees the first's claim)."""
-    from negbench.harness.evaluation.records import write_json_atomic
+    from negbench.harness.io.atomic import write_json_atomic
 
     out = Path(out)
     check_folder(out, suite_name, fingerprint, flag)  # a refusal writes nothing, not a lock

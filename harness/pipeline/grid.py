@@ -10,17 +10,17 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from negbench.harness.io.atomic import file_lock, is_stale_temp
-from negbench.harness.training.budget import Budget
-from negbench.harness.reporting.comparability import check_comparable
-from negbench.harness.errors import NegbenchError
 from negbench.harness.data.fingerprint import matches
+from negbench.harness.errors import NegbenchError
+from negbench.harness.evaluation.records import read_record, read_records
+from negbench.harness.io.atomic import file_lock, is_stale_temp, write_text_atomic
 from negbench.harness.pipeline.folders import claim_folder
-from negbench.harness.pipeline.stages import base_encodings
-from negbench.harness.evaluation.records import read_record, read_records, write_text_atomic
-from negbench.harness.pipeline.runner import RunConfig, execute_run, is_done, zero_shot_bm25, zero_shot_model
+from negbench.harness.pipeline.run_records import zero_shot_bm25, zero_shot_model
+from negbench.harness.pipeline.runner import RunConfig, execute_run, is_done
+from negbench.harness.pipeline.workspace import Workspace, base_encodings
+from negbench.harness.reporting.comparability import check_comparable
 from negbench.harness.reporting.table import results_table
-from negbench.harness.pipeline.workspace import Workspace
+from negbench.harness.training.budget import Budget
 from negbench.strategies.registry import get_sampler
 
 

@@ -14,12 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from negbench.harness.retrieval.encoder import model_fingerprint
+from negbench.harness.io.atomic import save_model_atomic, write_json_atomic
+from negbench.harness.io.digest import sha256_file, sha256_path
+from negbench.harness.io.negatives import NegativeRow, read_negatives, write_negatives
+from negbench.harness.io.trec_files import write_trec_run
+from negbench.harness.pipeline.executor import Stage
 from negbench.harness.pipeline.false_negatives import false_negative_report
-from negbench.harness.io.negatives import read_negatives, sha256_file, write_negatives
-from negbench.harness.pipeline.executor import Stage, sha256_path
-from negbench.harness.evaluation.records import write_json_atomic, write_trec_run
-from negbench.strategies.base import MiningContext, NegativeRow
+from negbench.harness.pipeline.run_records import write_trained_record
+from negbench.harness.pipeline.workspace import base_encodings
+from negbench.harness.retrieval.dense_search import retrieve_dense
+from negbench.harness.retrieval.device import deterministic
+from negbench.harness.retrieval.encoder import model_fingerprint
+from negbench.strategies.base import MiningContext
 
 
 @dataclass
@@ -52,13 +58,6 @@ class RunState:
         return self.work / "model"
 
 
-def base_encodings(ws) -> dict[str, int]:
-    """Encodings the workspace's base model has computed so far (cache misses), by kind;
-    zeros while the model is not loaded (nothing encoded yet)."""
-    enc = ws.__dict__.get("base_encoder")
-    return dict(getattr(enc, "calls_by_kind", None) or {"query": 0, "doc": 0})
-
-
 def mining_facts(extra: dict) -> dict:
     """What a sampler reported while mining: JSON scalars (counts such as fallback pairs, the
     teacher's description) and the input file's sha256 (no heavy objects)."""
@@ -87,8 +86,8 @@ def mining_context(s: RunState) -> MiningContext:
 
 
 def mine(s: RunState) -> tuple[list[Path], dict]:
-    from negbench.harness.training.mined import check_mined
     from negbench.harness.io.negatives import check_negatives
+    from negbench.harness.training.mined import check_mined
     from negbench.strategies.base import training_pairs
 
     data, ws, cfg = s.ws.data, s.ws, s.cfg
@@ -150,15 +149,7 @@ def _progress_hook(path: Path):
     return hook
 
 
-def deterministic(seed: int, device: str) -> None:
-    from negbench.harness.pipeline.runner import deterministic as seed_all
-
-    seed_all(seed, device)
-
-
 def _save(s: RunState, model) -> None:
-    from negbench.harness.pipeline.runner import save_model_atomic
-
     save_model_atomic(model, s.model_dir)
 
 
@@ -279,12 +270,10 @@ def restore_encode(s: RunState, entry: dict) -> None:
 
 # -- retrieve --------------------------------------------------------------------------------
 def retrieve(s: RunState) -> tuple[list[Path], dict]:
-    from negbench.harness.pipeline.runner import retrieve_dense
-
     qids, _ = _test_queries(s)
     doc_emb = np.load(s.doc_path, allow_pickle=False)
     q_emb = np.load(s.q_path, allow_pickle=False)
-    run = retrieve_dense(s.ws, qids, q_emb, doc_emb, s.cfg.budget.retrieve_k, s.ws.device)
+    run = retrieve_dense(s.ws.data, qids, q_emb, doc_emb, s.cfg.budget.retrieve_k, s.ws.device)
     s.run_path = s.out / "runs" / f"{s.cfg.key}.trec"
     write_trec_run(run, s.run_path, s.cfg.key)
     return [s.run_path], {}
@@ -307,8 +296,6 @@ def restore_audit(s: RunState, entry: dict) -> None:
 
 # -- evaluate: the record, always scored from the run file as written -------------------------
 def evaluate(s: RunState) -> tuple[list[Path], dict]:
-    from negbench.harness.pipeline.runner import write_trained_record
-
     rec_path = write_trained_record(s)
     return [rec_path], {}
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
 from negbench.harness.data.paths import cache_root
+from negbench.harness.retrieval.encoder import CachedEncoder, SentenceTransformerEncoder
 from negbench.suites.definition import Suite
-from negbench.suites.loading import SuiteData, load_suite_data
+from negbench.suites.loading import load_suite_data
+from negbench.suites.suite_data import SuiteData
 
 
 class Workspace:
@@ -102,3 +103,10 @@ class Workspace:
         from negbench.harness.retrieval.bm25 import BM25
 
         return BM25(self.data.corpus, self.cache_dir)
+
+
+def base_encodings(ws) -> dict[str, int]:
+    """Encodings the workspace's base model has computed so far (cache misses), by kind;
+    zeros while the model is not loaded (nothing encoded yet)."""
+    enc = ws.__dict__.get("base_encoder")
+    return dict(getattr(enc, "calls_by_kind", None) or {"query": 0, "doc": 0})

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from negbench.harness.retrieval.encoder import FINGERPRINT_SCHEME
 from negbench.harness.errors import NegbenchError
+from negbench.harness.retrieval.encoder import FINGERPRINT_SCHEME
 
 DEFAULT_TRACK = "full"  # records written before tracks existed
 

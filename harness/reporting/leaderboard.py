@@ -10,9 +10,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from negbench.harness.reporting import comparability
 from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluation.records import read_records
+from negbench.harness.reporting import comparability
 
 _JS = """
 document.querySelectorAll('table.lb').forEach(table => {

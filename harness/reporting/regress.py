@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from negbench.harness.data.fingerprint import FIELD
+from negbench.harness.errors import NegbenchError
+from negbench.harness.evaluation.records import INTEGRITY
+from negbench.harness.io.atomic import write_json_atomic
 from negbench.harness.reporting import stats
 from negbench.harness.reporting.comparability import check_comparable, track
-from negbench.harness.errors import NegbenchError
-from negbench.harness.data.fingerprint import FIELD
-from negbench.harness.evaluation.records import INTEGRITY, write_json_atomic
 from negbench.harness.reporting.report import build_systems
 
 KIND = "negbench-regress-baseline"

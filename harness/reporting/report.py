@@ -5,7 +5,7 @@ the seed-aware test (``stats.seed_test``: queries and seeds both random) for the
 a query-level paired test on the seed-averaged per-query scores as secondary information.
 Records of different tracks, budgets, suites or models are refused
 (``comparability.check_comparable``). Rendering lives in ``report_render``, plots in
-``report_plots``.
+``reporting.plots``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from itertools import combinations
 
 import numpy as np
 
+from negbench.harness.errors import NegbenchError
+from negbench.harness.evaluation.conventions import get_profile
 from negbench.harness.reporting import stats
 from negbench.harness.reporting.comparability import check_comparable
-from negbench.harness.evaluation.conventions import get_profile
-from negbench.harness.errors import NegbenchError
 
 
 @dataclass

@@ -54,8 +54,8 @@ def _fn_ce_cell(recs: list[dict]) -> str:
 def describe_budget(budget: dict, track: str, pairs: int | None = None) -> str:
     """A record's budget in one line (``Budget.describe``); older records without epochs get
     their steps and batch."""
-    from negbench.harness.training.budget import Budget
     from negbench.harness.errors import NegbenchError
+    from negbench.harness.training.budget import Budget
 
     b = {k: v for k, v in budget.items() if k != "track"}
     b["seeds"] = tuple(b.get("seeds", ()))

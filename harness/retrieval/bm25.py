@@ -14,10 +14,10 @@ import os
 import shutil
 from pathlib import Path
 
-from negbench.harness.io.atomic import file_lock, mkdtemp_beside, publish_dir
 from negbench.harness.data.collection import Corpus
-from negbench.harness.retrieval.dense_search import Hits, sort_hits
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io.atomic import file_lock, mkdtemp_beside, publish_dir
+from negbench.harness.io.trec_files import Hits, sort_hits
 
 K1, B = 0.9, 0.4  # pyserini BEIR defaults
 
@@ -100,7 +100,7 @@ class BM25:
         """Top-``k`` hits per query id, in trec_eval order."""
         import json
 
-        from negbench.harness.evaluation.records import write_text_atomic
+        from negbench.harness.io.atomic import write_text_atomic
 
         path = self._results_path(k)
         try:

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from negbench.harness.io.atomic import file_lock, mkdtemp_beside, publish_dir, write_text_atomic
 from negbench.harness.data.collection import Corpus, Split
-from negbench.harness.errors import NegbenchError
 from negbench.harness.data.fingerprint import split_fingerprint
+from negbench.harness.errors import NegbenchError
+from negbench.harness.io.atomic import file_lock, mkdtemp_beside, publish_dir, write_text_atomic
+from negbench.harness.io.digest import sha256_tree
 from negbench.harness.retrieval.models import resolve_model
-from negbench.harness.pipeline.executor import sha256_tree
 
 MAX_TRAIN_PAIRS = 5000  # (query, positive) pairs the teacher sees; a seeded subset beyond
 TEACHER_WINDOW = 30  # label-0 ranks: the top 30 non-positives of BM25 and of the dense model

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-Hits = list[tuple[str, float]]
-
-
-def sort_hits(hits: Hits) -> Hits:
-    """trec_eval order: score descending, ties broken by doc id descending (deterministic)."""
-    return sorted(hits, key=lambda h: (h[1], h[0]), reverse=True)
+from negbench.harness.io.trec_files import Hits
 
 
 def id_ranks(doc_ids: list[str]) -> np.ndarray:
@@ -76,3 +71,10 @@ def search_run(qids: list[str], query_emb: np.ndarray, doc_ids: list[str], doc_e
         keep = idx[r] >= 0
         run[q] = list(zip([doc_ids[j] for j in idx[r][keep].tolist()], scores[r][keep].tolist()))
     return run
+
+
+def retrieve_dense(data, qids: list[str], q_emb, doc_emb, k: int,
+                   device: str = "cpu") -> dict:
+    """Exact search over ``data``'s corpus (a ``SuiteData``), restricted to each query's candidate pool when the suite has one."""
+    run = search_run(qids, q_emb, data.corpus.ids, doc_emb, data.retrieval_depth(k), device)
+    return {q: hits[:k] for q, hits in data.restrict_run(run).items()}

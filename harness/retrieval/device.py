@@ -85,3 +85,15 @@ def device_info(device: str, precision: str) -> DeviceInfo:
     else:
         name = f"cpu ({torch.get_num_threads()} threads)"
     return DeviceInfo(device, precision, name)
+
+
+def deterministic(seed: int, device: str = "cpu") -> None:
+    """Seed python/numpy/torch; on the CPU also make torch pick deterministic kernels (CPU
+    results repeat bit for bit). On a GPU only the seeds are set: deterministic CUDA kernels
+    are slower and some are missing, so GPU results repeat up to kernel non-determinism."""
+    from transformers import enable_full_determinism, set_seed
+
+    if device == "cpu":
+        enable_full_determinism(seed)
+    else:
+        set_seed(seed)

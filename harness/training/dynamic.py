@@ -22,8 +22,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from negbench.harness.data.collection import Corpus
-from negbench.harness.retrieval.dense_search import Hits, search_run
 from negbench.harness.errors import NegbenchError
+from negbench.harness.io.trec_files import Hits
+from negbench.harness.retrieval.dense_search import search_run
 from negbench.harness.training.batching import duplicate_free_batches, shared_negatives
 from negbench.harness.training.pairs import TrainingPairs
 
@@ -178,8 +179,7 @@ def run_refresh(plan: TrainingPlan, pairs: TrainingPairs, view: ModelView, step:
                 total: int, exclude: dict[str, set[str]]) -> int:
     """One refresh: timed, validated (no judged positive becomes a negative), applied; returns
     the number of rows whose negatives changed."""
-    from negbench.harness.io.negatives import check_negatives
-    from negbench.strategies.base import NegativeRow
+    from negbench.harness.io.negatives import NegativeRow, check_negatives
 
     t0 = time.perf_counter()
     new = plan.refresh(view, step, total)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from negbench.harness.training.budget import Budget
 from negbench.harness.errors import NegbenchError
 from negbench.harness.training.batching import shared_negatives
+from negbench.harness.training.budget import Budget
 from negbench.harness.training.dynamic import ModelView, TrainingPlan, TrainStats, run_refresh
 from negbench.harness.training.loss import in_batch_mask, mnrl_loss
 from negbench.harness.training.pairs import TrainingPairs

@@ -4,7 +4,7 @@ training pair, or it does not train at all (one line, before any training step).
 from __future__ import annotations
 
 from negbench.harness.errors import NegbenchError
-from negbench.strategies.base import NegativeRow
+from negbench.harness.io.negatives import NegativeRow
 
 
 def check_mined(sampler: str, uses_negatives: bool, rows: list[NegativeRow],

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from negbench.harness.data.collection import Corpus, Split
 from negbench.harness.errors import NegbenchError
-from negbench.strategies.base import NegativeRow
+from negbench.harness.io.negatives import NegativeRow
 
 
 @dataclass

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from negbench.harness.training.budget import Budget
 from negbench.harness.training.batching import duplicate_free_batches  # noqa: F401 - re-export
+from negbench.harness.training.budget import Budget
 from negbench.harness.training.dynamic import ModelView, TrainingPlan, run_refresh
 from negbench.harness.training.loss import in_batch_mask, mnrl_loss
 from negbench.harness.training.pairs import TrainingPairs
