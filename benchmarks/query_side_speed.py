@@ -22,7 +22,7 @@ import torch
 
 from negbench.harness.data.paths import data_root
 from negbench.harness.retrieval.models import load_model
-from negbench.harness.training.loss import mnrl_loss
+from negbench.harness.training.losses import MNRL, LossBatch
 from negbench.harness.training.query_side import encode_length_grouped, set_cpu_threads
 from negbench.suites.loading import load_suite_data
 from negbench.suites.registry import get_suite
@@ -47,11 +47,11 @@ def main() -> None:
         feats = model.tokenize(texts)  # pads to the batch's longest query
         model.max_seq_length = args.max_length
         q = model(feats)["sentence_embedding"]
-        return mnrl_loss(q, cols)
+        return MNRL()(LossBatch(q, cols))
 
     def negbench(model, opt, texts, tok=None):
         ids = model.tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]
-        return mnrl_loss(encode_length_grouped(model, model.tokenizer, ids), cols)
+        return MNRL()(LossBatch(encode_length_grouped(model, model.tokenizer, ids), cols))
 
     # same loss in eval mode: the grouped forward computes the same function
     m = load_model("all-MiniLM-L6-v2", max_seq_length=args.max_length).eval()

@@ -81,6 +81,9 @@ class Experiment(_Strict):
     track: Literal["query-side", "full"] | None = None
     seeds: list[StrictInt] | None = None  # YAML true is not seed 1
     in_batch_mask: Literal["auto", "on", "off"] = "auto"
+    mode: Literal["recipe", "controlled"] = "recipe"
+    loss: str | None = None
+    loss_param: list[str] = []
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     data_root: str | None = None

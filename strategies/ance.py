@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from negbench.harness.errors import NegbenchError
+from negbench.harness.training.method import Recipe
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import WindowParams, mine_from_rankings
@@ -23,7 +24,7 @@ class AnceParams(WindowParams):
 
     range_max: int = 200
     refresh_every: int = 20
-    lag: int = 0
+    lag: int = 1
 
     def check(self) -> None:
         super().check()
@@ -45,17 +46,28 @@ class AnceNegatives(Sampler):
     pair's negatives are re-mined from its new top ``range_max`` with the same seeded per-pair
     choice. ANCE's asynchronous index refresh (a trainer that keeps going while another process
     re-encodes the corpus with an older checkpoint) is approximated synchronously: the index is
-    rebuilt from the exact current checkpoint, so negatives are at most ``refresh_every`` steps
-    stale; ``lag=1`` instead puts each refresh's negatives to use one refresh later, as an
-    index that took ``refresh_every`` steps to build would be.
+    rebuilt from the exact current checkpoint and, with ``lag=1`` (the default), each
+    refresh's negatives are put to use one refresh later, as an index that took
+    ``refresh_every`` steps to build would be (``lag=0``: synchronous). As published
+    (``--mode recipe``, full track only) the loss is ``nll``: each positive against its own
+    negatives, no in-batch negatives.
     """
 
     Params = AnceParams
+    recipe = Recipe(loss="nll",
+                    schedule="negatives re-mined from the model being trained every "
+                             "refresh_every steps, used one refresh late (an asynchronously "
+                             "built index); no in-batch negatives",
+                    control=("dense", {"range_max": 200}),
+                    query_side="ANCE trains both towers against an asynchronously refreshed "
+                               "index (--track full); on the query-side track its re-mining is "
+                               "ADORE's window: run it there with --mode controlled, beside "
+                               "its control dense[range_max=200]")
     paper = ("Xiong et al. 2021, Approximate Nearest Neighbor Negative Contrastive Learning "
              "(ANCE), ICLR")
-    simplified = ("synchronous refresh every refresh_every steps (training pauses while the "
-                  "index is rebuilt; lag=1 mimics the asynchronous index's staleness); one "
-                  "negative per pair from the top 200; the base model is the warm start")
+    simplified = ("refreshes pause training while the index is rebuilt (lag=1 reproduces the "
+                  "asynchronous index's staleness); one negative per pair from the top 200; "
+                  "the base model is the warm start (the paper: a BM25-negatives warm-up)")
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         cand = dense_candidates(ctx, self.params.range_max)

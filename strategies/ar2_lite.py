@@ -10,6 +10,7 @@ import numpy as np
 from negbench.harness.errors import NegbenchError
 from negbench.harness.io.trec_files import Hits
 from negbench.harness.training.dynamic import ModelView, TrainingPlan
+from negbench.harness.training.method import Recipe
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import Chooser, Pair, check_num_negatives, mine_ranked, pair_rng
@@ -104,6 +105,9 @@ class Ar2LiteNegatives(Sampler):
     """
 
     Params = Ar2LiteParams
+    recipe = Recipe(schedule="every refresh_every steps the current model's top range_max "
+                             "re-scored by a frozen cross-encoder, which chooses the negatives",
+                    control=("dense", {"range_max": 30}))
     paper = ("Zhang et al. 2021, Adversarial Retriever-Ranker for Dense Text Retrieval (AR2), "
              "ICLR 2022")
     simplified = ("the ranker (the harness cross-encoder) is frozen, no adversarial update; it "

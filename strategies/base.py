@@ -15,6 +15,7 @@ from negbench.harness.data.collection import Corpus, Split
 from negbench.harness.errors import NegbenchError
 from negbench.harness.io import parse
 from negbench.harness.io.negatives import NegativeRow
+from negbench.harness.training.method import Recipe
 
 
 @dataclass
@@ -102,8 +103,18 @@ class Sampler(abc.ABC):
     paper: ClassVar[str] = ""
     simplified: ClassVar[str] = ""
     # Mask, in each query's in-batch negatives, the other rows' documents judged relevant to it
-    # (STAR's rel_pair_mask); the training loss reads it.
+    # (STAR's rel_pair_mask); a plugin's default recipe reads it.
     in_batch_mask: ClassVar[bool] = False
+    # The method as published besides its negatives (loss, mask, schedule, window control);
+    # None: MNRL with ``in_batch_mask``. See ``harness.training.method``.
+    recipe: ClassVar[Recipe | None] = None
+    # What the training plan hands a loss beyond the batch: "candidates" (a retrieved top-k
+    # per query at every step), "teacher" (teacher scores of each row's documents).
+    provides: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def get_recipe(cls) -> Recipe:
+        return cls.recipe if cls.recipe is not None else Recipe(mask=cls.in_batch_mask)
 
     def __init__(self, params: Any | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -9,6 +9,7 @@ from itertools import chain, islice
 
 from negbench.harness.errors import NegbenchError
 from negbench.harness.training.dynamic import ModelView, TrainingPlan
+from negbench.harness.training.method import Recipe
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import (
@@ -94,6 +95,10 @@ class CurriculumNegatives(Sampler):
     """
 
     Params = CurriculumParams
+    recipe = Recipe(schedule="every refresh_every steps each pair's negative is re-drawn from a "
+                             "rank window of the base model that narrows from the corpus to "
+                             "the top end_depth",
+                    control=("dense", {"range_max": 30}))
     paper = "Bengio et al. 2009, Curriculum Learning, ICML (applied to negative hardness)"
     simplified = ("the base model's static ranking sets hardness (not the model being "
                   "trained); a parametric window schedule, not a learned pacing function")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from negbench.harness.errors import NegbenchError
+from negbench.harness.training.method import Recipe
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.engine import record_fill
 from negbench.strategies.refreshing import ClusterPlan, check_refresh_every, query_texts
@@ -38,15 +39,21 @@ class Ngame(Sampler):
     ``cluster_size`` clusters. Every ``refresh_every`` steps the queries are re-encoded by the
     model being trained (query tower on ``query-side``, the model on ``full``; the corpus is
     not needed) and re-clustered; the rows not yet seen this epoch follow the new clusters.
+    As published (``--mode recipe``) the loss is ``triplet`` on each query's hardest in-batch
+    document; its control under a shared loss is ``in-batch`` (random batches).
     """
 
     Params = NgameParams
     uses_negatives = False
+    recipe = Recipe(loss="triplet",
+                    schedule="batches of k-means clusters of close queries, re-clustered with "
+                             "the current model every refresh_every steps; each query's hardest "
+                             "in-batch document as its negative",
+                    control=("in-batch", {}))
     paper = ("Dahiya et al. 2023, NGAME: Negative Mining-aware Mini-batching for Extreme "
              "Classification, WSDM")
-    simplified = ("plain k-means (NGAME: balanced clustering) over the training queries only; "
-                  "MNRL over the batch's positives, no triplet loss over mined in-batch "
-                  "negatives; re-clustered every refresh_every steps")
+    simplified = ("plain k-means (NGAME: balanced clustering) over the training queries only, "
+                  "re-clustered every refresh_every steps; cosine triplet margin 0.3")
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         record_fill(ctx, {})

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from negbench.harness.errors import NegbenchError
+from negbench.harness.training.method import Recipe
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
 from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import WindowParams, mine_from_rankings
@@ -33,7 +34,9 @@ class StarNegatives(Sampler):
 
     Every pair gets ``num_negatives`` hard negatives sampled uniformly from the static top-200
     of the base model; the random negatives are the other in-batch documents, with the query's
-    judged positives masked out of them (``in_batch_mask``, STAR's rel_pair_mask).
+    judged positives masked out of them (``in_batch_mask``, STAR's rel_pair_mask). As
+    published (``--mode recipe``) the loss is ``pairwise``: a logistic loss on positive -
+    negative for every in-batch positive and every hard negative of the batch.
 
     The earlier negbench ``star`` (a coin flip per negative between a top-200 hard negative and
     a uniform random document) is ``mixture`` with ``components=dense[range_max=200]:0.5,
@@ -42,6 +45,9 @@ class StarNegatives(Sampler):
 
     Params = StarParams
     in_batch_mask = True
+    recipe = Recipe(loss="pairwise", mask=True,
+                    schedule="static top-200 hard negatives of the base model; the other rows' "
+                             "documents as random negatives; duplicate-free random batches")
     paper = "Zhan et al. 2021, Optimizing Dense Retrieval Model Training with Hard Negatives "\
             "(STAR), SIGIR; code jingtaozhan/DRhard"
     simplified = "the untouched base model stands in for STAR's warm-up model; the "\

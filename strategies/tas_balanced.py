@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from negbench.harness.errors import NegbenchError
+from negbench.harness.training.method import Recipe
+from negbench.harness.training.pairs import TrainingPairs
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
 from negbench.strategies.dense_candidates import dense_candidates
 from negbench.strategies.engine import (
@@ -29,8 +31,8 @@ BM25_SCORE_DEPTH = 1000  # teacher=bm25: a doc outside the query's BM25 top 1000
 class TasBalancedParams(TeacherParams):
     """Candidates: the top ``range_max`` non-positives of ``candidates`` (``bm25``, as TAS-B,
     or ``dense``). Margin = teacher(positive) - teacher(candidate), ``teacher`` =
-    ``cross-encoder`` (the harness teacher, or ``cross_encoder=PATH``) or ``bm25``; margins
-    split into ``bins`` equal-width bins. ``clusters``: k of the query k-means (0 = training
+    ``cross-encoder`` (the harness teacher, or ``cross_encoder=PATH``) or ``bm25``; each
+    query's margins split into ``bins`` equal-width bins over its own range. ``clusters``: k of the query k-means (0 = training
     pairs // (2 x batch))."""
 
     candidates: str = "bm25"
@@ -57,11 +59,25 @@ class TasBalancedParams(TeacherParams):
 
 
 def margin_bins(margins: list[float], bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-width bin index of each margin over their whole range, and the bin edges."""
+    """Equal-width bin index of each margin over the range of ``margins``, and the bin edges
+    (TAS-B applies it to each query's own margins: ``query_margin_bins``)."""
     m = np.asarray(margins, dtype=np.float64)
     lo, hi = (float(m.min()), float(m.max())) if len(m) else (0.0, 1.0)
     edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
     return np.clip(np.searchsorted(edges, m, side="right") - 1, 0, bins - 1), edges
+
+
+def query_margin_bins(queries: list[str], margins: list[float], bins: int) -> np.ndarray:
+    """TAS-B's bins: each margin's equal-width bin over the min-max range of its own
+    query's margins (``queries[i]`` is margin i's query), so every query spreads over the
+    bins whatever the global range."""
+    out = np.zeros(len(margins), dtype=np.int64)
+    by: dict[str, list[int]] = {}
+    for i, q in enumerate(queries):
+        by.setdefault(q, []).append(i)
+    for idx in by.values():
+        out[idx] = margin_bins([margins[i] for i in idx], bins)[0]
+    return out
 
 
 def balanced_choice(cands: list[str], cand_bins: list[int], k: int,
@@ -91,18 +107,26 @@ class TasBalanced(Sampler):
     rows from one cluster (``ClusterBatches``: clusters in random order, rows in random order,
     duplicate-free, so a batch straddles two clusters only where one runs out). Negatives:
     each pair's candidates (top ``range_max`` of BM25 by default) get a margin
-    teacher(positive) - teacher(candidate); the margins of all candidates are split into
-    ``bins`` equal-width bins, and each pair draws a bin uniformly among its non-empty bins,
-    then a candidate in it, so the mined pairs cover the margin range evenly.
+    teacher(positive) - teacher(candidate); each query's margins are split into ``bins``
+    equal-width bins over that query's min-max range (TAS-B), and each pair draws a bin
+    uniformly among its non-empty bins, then a candidate in it, so each query's pairs cover
+    its margin range evenly. As published (``--mode recipe``) the loss is ``margin-mse``: the
+    student's margins regressed on the teacher's.
     """
 
     Params = TasBalancedParams
+    provides = frozenset({"teacher"})
+    recipe = Recipe(loss="margin-mse",
+                    schedule="batches from one topic cluster of queries; static negatives "
+                             "balanced over each query's teacher-margin bins; the student's "
+                             "margins regressed on the teacher's (Margin-MSE)",
+                    control=("bm25", {"range_max": 30}))
     paper = ("Hofstätter et al. 2021, Efficiently Teaching an Effective Dense Retriever with "
              "Balanced Topic Aware Sampling (TAS-B), SIGIR")
-    simplified = ("MNRL on the mined negative and in-batch documents, no distillation "
-                  "(TAS-B trains on the teacher's margins with Margin-MSE and in-batch KD); "
-                  "teacher = the harness cross-encoder (BM25 with teacher=bm25), not the "
-                  "paper's BERT_CAT + ColBERT ensemble; balance drawn per pair, static negatives")
+    simplified = ("teacher = the harness cross-encoder trained here from the base model (BM25 "
+                  "with teacher=bm25), not the paper's BERT_CAT + ColBERT ensemble; no in-batch "
+                  "distillation (it needs teacher scores of every batch document); on the "
+                  "query-side track only the query tower learns (TAS-B trains both)")
 
     def _teacher_scores(self, ctx: MiningContext, wanted: list[Pair]) -> dict[Pair, float]:
         p = self.params
@@ -130,7 +154,8 @@ class TasBalanced(Sampler):
         score = self._teacher_scores(ctx, wanted)
         flat = [((q, pos), d, score[(q, pos)] - score[(q, d)])
                 for (q, pos), w in windows.items() for d in w]
-        bins, _ = margin_bins([m for _, _, m in flat], p.bins)
+        bins = query_margin_bins([pair[0] for pair, _, _ in flat], [m for _, _, m in flat],
+                                 p.bins)
         per_pair: dict[Pair, tuple[list[str], list[int]]] = {}
         for (pair, d, _), b in zip(flat, bins):
             ds, bs = per_pair.setdefault(pair, ([], []))
@@ -147,4 +172,22 @@ class TasBalanced(Sampler):
         k = self.params.clusters or max(
             2, round(len(training_pairs(ctx.train)) / (2 * budget.batch_size)))
         vectors = ctx.dense().encode(texts, "query", ctx.max_length)
-        return ClusterPlan(ctx, vectors, k, "topic clusters of the base model's queries")
+        return TasPlan(ctx, vectors, k, self)
+
+
+class TasPlan(ClusterPlan):
+    """Topic-clustered batches, and the teacher's scores of each row's positive and
+    negatives for Margin-MSE (scored once, before the first step)."""
+
+    def __init__(self, ctx: MiningContext, vectors: np.ndarray, k: int,
+                 sampler: TasBalanced) -> None:
+        super().__init__(ctx, vectors, k, "topic clusters of the base model's queries")
+        self.ctx, self.sampler = ctx, sampler
+
+    def teacher_scores(self, pairs: TrainingPairs) -> np.ndarray:
+        rows = range(len(pairs))
+        wanted = sorted({(pairs.query_ids[r], c[r]) for r in rows for c in pairs.doc_ids
+                         if c[r] is not None})
+        score = self.sampler._teacher_scores(self.ctx, wanted)
+        return np.asarray([[score.get((pairs.query_ids[r], c[r]), 0.0) for c in pairs.doc_ids]
+                           for r in rows], dtype=np.float32)

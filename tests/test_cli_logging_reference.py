@@ -78,7 +78,7 @@ def test_reference_is_package_data():
     import tomllib
 
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    data = conf["tool"]["setuptools"]["package-data"]["negbench.harness"]
+    data = conf["tool"]["setuptools"]["package-data"]["negbench.harness.reporting"]
     assert any(Path("reference/published.yaml").match(p) for p in data)
     from negbench.harness.commands.reproduce import DEFAULT_REFERENCE
 

@@ -55,8 +55,7 @@ def _ce(tiny_model_dir) -> dict:
 
 def _params(tiny_model_dir, refresh_every: int) -> dict[str, dict]:
     r = str(refresh_every)
-    return {"ance": {"refresh_every": r}, "adore": {"refresh_every": r},
-            "adore+star": {"refresh_every": r},
+    return {"ance": {"refresh_every": r},
             "tas-balanced": {"candidates": "bm25", "teacher": "bm25"},
             "ngame": {"refresh_every": r}, "curriculum": {"refresh_every": r},
             "ar2-lite": {"refresh_every": r, "range_max": "5", **_ce(tiny_model_dir)}}
@@ -85,12 +84,13 @@ def _negatives(pairs) -> list:
 
 def test_refresh_changes_negatives_after_the_model_changed_and_not_before(
         scifact, tiny_model_dir, ctx_for, doc_vectors):
-    """adore (query-side) refreshes at step 2 of 4: with lr 0 the query tower is unchanged and
-    so are the negatives; with lr 1e-3 it has moved and the refresh re-mines other negatives.
-    A refresh with the untouched model reproduces the mined negatives exactly."""
+    """ance (query-side, synchronous) refreshes at step 2 of 4: with lr 0 the query tower is
+    unchanged and so are the negatives; with lr 1e-3 it has moved and the refresh re-mines
+    other negatives. A refresh with the untouched model reproduces the mined negatives."""
     from negbench.harness.retrieval.models import load_model
 
-    sampler = get_sampler("adore").from_dict({"refresh_every": "2"})
+    sampler = get_sampler("ance").from_dict({"refresh_every": "2", "lag": "0",
+                                             "range_max": "30"})
     ctx = ctx_for()
     rows = sampler.mine(ctx)
     mined = [r.negative_ids[0] for r in sorted(rows, key=lambda r: (r.query_id, r.positive_id))]
@@ -239,12 +239,13 @@ def test_adore_refuses_the_full_track(scifact, tiny_model_dir, data_dir, cache_d
     assert get_sampler("ance").tracks == ("query-side", "full")
 
 
-def _grid(track, names, params, data_dir, cache_dir, tiny_model_dir, out):
+def _grid(track, names, params, data_dir, cache_dir, tiny_model_dir, out, mode="recipe"):
     ws = Workspace(get_suite("beir/scifact"), data_dir, cache_dir, str(tiny_model_dir),
                    progress=False)
     budget = dataclasses.replace(get_budget("smoke"), retrieve_k=100, teacher_steps=0)
     table = run_grid(ws, [(n, params.get(n, {})) for n in names], [13], budget, out,
-                     zero_shot=False, log=io.StringIO(), setup=TrainingSetup(track))
+                     zero_shot=False, log=io.StringIO(),
+                     setup=TrainingSetup(track, mode=mode))
     recs = {n: json.loads((out / "records" / f"{n}-seed13.json").read_text()) for n in names}
     return ws, table, recs
 
@@ -260,16 +261,19 @@ def _check_same_steps_and_pairs(recs: dict) -> None:
 def test_query_side_track_runs_every_dynamic_sampler_with_the_same_steps_and_pairs(
         irds_home, data_dir, cache_dir, tiny_model_dir, tmp_path):
     names = ["in-batch", "dense", *DYNAMIC]
+    # controlled mode: ance runs on the query-side track (its recipe needs the full track)
     ws, table, recs = _grid("query-side", names, _params(tiny_model_dir, 1), data_dir,
-                            cache_dir, tiny_model_dir, tmp_path / "qs")
+                            cache_dir, tiny_model_dir, tmp_path / "qs", mode="controlled")
     _check_same_steps_and_pairs(recs)
     queries = len(ws.data.train.positives())
-    for name in ("ance", "adore", "ngame"):  # refreshes after steps 1 and 2, not after 3
+    for name in ("ance", "ngame"):  # refreshes after steps 1 and 2, not after 3
         t = recs[name]["training"]
         assert t["refreshes"] == 2 and t["refresh_reencoded_queries"] == 2 * queries, name
         assert t["refresh_reencoded_docs"] == 0 and t["refresh_s"] > 0, name
-    assert recs["adore+star"]["training"]["refreshes"] == 1  # STAR stage: steps 1-2
-    assert recs["adore+star"]["in_batch_mask"] is True
+    assert recs["adore"]["training"]["step_retrievals"] == 3  # every step
+    assert recs["adore+star"]["training"]["step_retrievals"] == 1  # STAR stage: steps 1-2
+    assert all(r["in_batch_mask"] is False and r["method"]["loss"] == "mnrl"
+               for r in recs.values())  # controlled: one loss, one mask
     assert recs["curriculum"]["training"]["refresh_reencoded_queries"] == 0
     assert recs["ar2-lite"]["training"]["refresh_ranker_pairs"] > 0
     assert recs["tas-balanced"]["training"]["batching"].startswith("topic clusters")

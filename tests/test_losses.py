@@ -137,9 +137,21 @@ def test_margin_mse_regresses_the_students_margin_on_the_teachers():
 
 def test_triplet_is_the_hinge_on_cosine_margins():
     q, pos, neg = _batch()
-    got = get_loss("triplet", {"margin": "0.5"})(LossBatch(q, [pos, neg])).item()
+    got = get_loss("triplet", {"margin": "0.5", "hardest": "false"})(
+        LossBatch(q, [pos, neg])).item()
     want = sum(max(0.0, 0.5 - cos(q[i], pos[i]) + cos(q[i], neg[i])) for i in range(3)) / 3
     assert got == pytest.approx(float(want), rel=1e-5)
+
+
+def test_triplet_hardest_takes_each_rows_hardest_batch_document():
+    q, pos, neg = _batch()
+    docs = torch.cat([pos, neg])
+    got = get_loss("triplet", {"margin": "0.5"})(LossBatch(q, [pos, neg])).item()
+    want = 0.0
+    for i in range(3):
+        others = [cos(q[i], docs[j]) for j in range(6) if j != i]
+        want += max(0.0, 0.5 - cos(q[i], pos[i]) + max(others))
+    assert got == pytest.approx(float(want / 3), rel=1e-5)
 
 
 def test_bad_names_and_parameters_are_one_line_errors():

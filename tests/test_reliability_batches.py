@@ -18,7 +18,8 @@ from reliability_helpers import cli, copy_folder, fails, record
 
 from negbench.harness.io.negatives import read_negatives
 from negbench.harness.training.batching import duplicate_free_batches, shared_negatives
-from negbench.harness.training.loss import MNRL_SCALE, in_batch_mask, mnrl_loss
+from negbench.harness.training.losses import MNRL, LossBatch
+from negbench.harness.training.masking import in_batch_mask
 from negbench.harness.training.pairs import training_pairs
 from negbench.strategies.base import NegativeRow
 from negbench.strategies.base import training_pairs as pair_list
@@ -118,11 +119,11 @@ def test_a_shared_negative_never_counts_against_a_row_whose_positive_it_is(scifa
     mask = in_batch_mask([pairs.query_ids[r] for r in batch],
                          [[c[r] for r in batch] for c in pairs.doc_ids], pairs.relevant, "cpu",
                          judged=False)
-    scores = queries[i] @ torch.cat([queries, negatives]).T * MNRL_SCALE
+    scores = queries[i] @ torch.cat([queries, negatives]).T * MNRL().scale
     assert scores.softmax(0)[i] <= 0.5 + 1e-6
     assert scores.masked_fill(mask[i], float("-inf")).softmax(0)[i] > 0.9
-    assert mnrl_loss(queries, [queries, negatives], mask) < mnrl_loss(queries,
-                                                                      [queries, negatives])
+    assert (MNRL()(LossBatch(queries, [queries, negatives], mask))
+            < MNRL()(LossBatch(queries, [queries, negatives])))
 
 
 def _compositions(pairs, batch_size: int) -> tuple[str, int]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from matplotlib.colors import to_rgba
 
-from negbench.harness.reporting import plots as rp
 from negbench.harness.evaluation.records import read_records
+from negbench.harness.reporting import plots as rp
 from negbench.harness.reporting.report import build_report
 
 RUNS = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-query-side-h100"

@@ -12,7 +12,7 @@ import yaml
 
 from negbench.harness.reporting.reproduce import check_records, load_references, verdict
 
-REFERENCE = Path(__file__).resolve().parents[1] / "harness" / "reference" / "published.yaml"
+REFERENCE = Path(__file__).resolve().parents[1] / "harness" / "reporting" / "reference" / "published.yaml"
 
 
 def _reproduce(folder, reference=REFERENCE):

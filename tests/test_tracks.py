@@ -17,7 +17,8 @@ from negbench.harness.pipeline.grid import TrainingSetup, run_grid
 from negbench.harness.pipeline.workspace import Workspace
 from negbench.harness.retrieval.device import resolve_device, resolve_precision
 from negbench.harness.training.budget import get_budget
-from negbench.harness.training.loss import in_batch_mask, mnrl_loss
+from negbench.harness.training.losses import MNRL, LossBatch
+from negbench.harness.training.masking import in_batch_mask
 from negbench.suites.registry import get_suite
 
 
@@ -71,7 +72,7 @@ def test_in_batch_mask_removes_other_rows_judged_positives(scifact):
     assert not mask[2].any()  # `other` has no relevant doc among q's positives
     g = torch.Generator().manual_seed(0)
     qv, dv = torch.randn(3, 8, generator=g), torch.randn(3, 8, generator=g)
-    assert mnrl_loss(qv, [dv], mask) < mnrl_loss(qv, [dv], None)
+    assert MNRL()(LossBatch(qv, [dv], mask)) < MNRL()(LossBatch(qv, [dv]))
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,8 @@ def cmd_strategies(args) -> int:
     from negbench.strategies.registry import SKIPPED, available
 
     load_plugins(getattr(args, "plugin", None) or [])
+    if getattr(args, "losses", False):
+        return _list_losses()
 
     rows = []
     for name, cls in available().items():
@@ -22,8 +24,36 @@ def cmd_strategies(args) -> int:
         rows.append([name, cls.description(), cls.paper or "-", cls.simplified or "-", params])
     print(tabulate(rows, headers=["sampler", "description", "paper", "simplified here",
                                   "parameters (defaults)"], tablefmt="github"))
+    print("\nMethods as published (`run --mode recipe`; `--mode controlled` trains every sampler "
+          "with one shared loss and adds the window control):\n")
+    recipes = []
+    for name, cls in available().items():
+        r = cls.get_recipe()
+        control = (f"{r.control[0]}[{','.join(f'{k}={v}' for k, v in r.control[1].items())}]"
+                   if r.control and r.control[1] else r.control[0] if r.control else "-")
+        recipes.append([name, r.describe_loss(), "on" if r.mask else "off", r.schedule, control,
+                        r.query_side or "-"])
+    print(tabulate(recipes, headers=["sampler", "loss", "in-batch mask", "schedule",
+                                     "window control", "query-side track"],
+                   tablefmt="github"))
     for name, why in sorted(SKIPPED.items()):
         print(f"entry point {name!r} not registered: {why}")
+    return 0
+
+
+def _list_losses() -> int:
+    from tabulate import tabulate
+
+    from negbench.harness.training.losses import get_loss, loss_names
+
+    rows = []
+    for name in loss_names():
+        loss = get_loss(name)
+        rows.append([name, " ".join((type(loss).__doc__ or "").split()), loss.paper,
+                     ", ".join(sorted(loss.consumes)) or "-",
+                     ", ".join(f"{k}={v!r}" for k, v in loss.params_dict().items()) or "-"])
+    print(tabulate(rows, headers=["loss", "what it computes", "paper", "consumes",
+                                  "parameters (defaults)"], tablefmt="github"))
     return 0
 
 
@@ -47,11 +77,16 @@ def register(sub) -> None:
                                    "the negbench.strategies group, --plugin files) with its "
                                    "description, source paper, what negbench simplifies and "
                                    "its parameters with defaults (set them with `run --param "
-                                   "SAMPLER.NAME=VALUE` or in an experiment file).",
+                                   "SAMPLER.NAME=VALUE` or in an experiment file), then each "
+                                   "method's published recipe: loss, in-batch mask, schedule "
+                                   "and window-matched control.",
                        epilog="example: negbench strategies --plugin docs/examples/my_sampler.py")
     s.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
                    help="also load the samplers a one-file module registers (the same "
                         "file `run --plugin` takes) and list them too; repeatable")
+    s.add_argument("--losses", action="store_true",
+                   help="list the registered losses instead (`run --loss NAME`): what each "
+                        "computes, its paper, what it consumes and its parameters")
     s.set_defaults(func=cmd_strategies)
     su = sub.add_parser("suites", help="list suites with their data status",
                         description="List the packaged suites (benchmarks): evaluation "

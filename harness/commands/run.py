@@ -93,7 +93,10 @@ def _run(args) -> int:
     shard = Shard.parse(args.shard) if args.shard is not None else None  # '' is refused
     remote = args.executor in ("ray", "slurm")
     device, precision = _device_and_precision(args, remote)
-    setup = TrainingSetup(track, precision, args.in_batch_mask)
+    from negbench.harness.training.method import parse_loss_params
+
+    setup = TrainingSetup(track, precision, args.in_batch_mask, args.mode, args.loss,
+                          tuple(sorted(parse_loss_params(args.loss_param).items())))
     seeds = args.seeds or list(budget.seeds)
     if len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
         raise NegbenchError(f"--seeds {seeds}: seeds must be distinct integers in 0..2^32-1")
@@ -189,10 +192,21 @@ def register(sub) -> None:
                         "query tower trains (CPU-feasible, ADORE's setting); full: the whole "
                         "model is fine-tuned and the corpus re-encoded (GPU) (default: the "
                         "budget's track, query-side for smoke and standard)")
+    r.add_argument("--mode", default="recipe", choices=["recipe", "controlled"],
+                   help="recipe: each method as published (its loss, mask and schedule); "
+                        "controlled: only the negatives differ (one shared loss, one mask "
+                        "setting, and each dynamic method's window-matched static control "
+                        "added to the grid) (default: recipe; docs/methods.md)")
+    r.add_argument("--loss", default=None,
+                   help="override the loss for every sampler (see `negbench strategies "
+                        "--losses`); default: the recipe's in recipe mode, mnrl in controlled")
+    r.add_argument("--loss-param", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a loss parameter, e.g. scale=20 (repeatable)")
     r.add_argument("--in-batch-mask", default="auto", choices=["auto", "on", "off"],
                    help="mask other rows' documents judged relevant to a query out of its "
-                        "in-batch negatives (STAR's rel_pair_mask); auto = the sampler's "
-                        "default, on for star (default: auto)")
+                        "in-batch negatives (STAR's rel_pair_mask); auto = the recipe's in "
+                        "recipe mode (on for star), off for every sampler in controlled mode "
+                        "(default: auto)")
     r.add_argument("--output", default=None,
                    help="folder for records/, runs/, negatives/ and table.md")
     r.add_argument("--param", action="append", default=[], metavar="SAMPLER.NAME=VALUE",

@@ -61,38 +61,99 @@ def remove_stale_temp_files(out: Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class TrainingSetup:
-    """How a grid trains, beyond the budget: track, precision, in-batch mask (``auto`` = the
-    sampler's default: on for ``star``)."""
+    """How a grid trains, beyond the budget: track, precision, the comparison ``mode``
+    (``harness.training.method``), a loss override (``loss`` with ``loss_params``) and the
+    in-batch mask (``auto`` = the mode's: the recipe's in recipe mode, off in controlled)."""
 
     track: str = "query-side"
     precision: str = "fp32"
     in_batch_mask: str = "auto"
+    mode: str = "recipe"
+    loss: str | None = None
+    loss_params: tuple[tuple[str, str], ...] = ()
+
+    def method_for(self, sampler: str):
+        from negbench.harness.training.method import resolve_method
+
+        return resolve_method(get_sampler(sampler).get_recipe(), self.mode, self.loss,
+                              dict(self.loss_params), self.in_batch_mask)
 
     def mask_for(self, sampler: str) -> bool:
-        if self.in_batch_mask == "auto":
-            return bool(getattr(get_sampler(sampler), "in_batch_mask", False))
-        return self.in_batch_mask == "on"
+        return self.method_for(sampler).mask
+
+
+def check_method(name: str, setup: TrainingSetup) -> None:
+    """Refuse, before anything runs, a method its sampler or track cannot train: a loss that
+    needs inputs the sampler's plan does not provide (ADORE's per-step top-k, a teacher's
+    scores), a loss over own negatives for a sampler without any, a recipe that needs the full
+    track on the query-side track."""
+    cls = get_sampler(name)
+    loss, recipe = setup.method_for(name).loss, cls.get_recipe()
+    missing = sorted(set(loss.requires) - set(cls.provides))
+    if missing:
+        raise NegbenchError(f"sampler {name!r} with loss {loss.name!r}: the loss needs "
+                            f"{', '.join(missing)}, which only a sampler whose training plan "
+                            "provides it has (candidates: adore; teacher: tas-balanced)")
+    if not cls.uses_negatives and "in_batch" not in loss.consumes:
+        raise NegbenchError(f"sampler {name!r} mines no negatives and loss {loss.name!r} "
+                            "uses only each row's own negatives: nothing to train against")
+    if setup.mode == "recipe" and recipe.query_side and setup.track == "query-side":
+        raise NegbenchError(f"sampler {name!r} as published needs the full track: "
+                            f"{recipe.query_side}")
+
+
+def _identity(name: str, params: dict) -> tuple:
+    return name, tuple(sorted(get_sampler(name).from_dict(params).params_dict().items()))
+
+
+def window_controls(samplers: list[tuple[str, dict]], setup: TrainingSetup
+                    ) -> list[tuple[str, dict, str]]:
+    """Controlled mode: the window-matched static control of every dynamic method of the
+    grid, as (sampler, params, label), unless the grid has it already; none in recipe mode."""
+    if setup.mode != "controlled":
+        return []
+    have = {_identity(n, p) for n, p in samplers}
+    out = []
+    for name, _ in samplers:
+        control = get_sampler(name).get_recipe().control
+        if control is None or _identity(control[0], dict(control[1])) in have:
+            continue
+        cname, cparams = control[0], dict(control[1])
+        have.add(_identity(cname, cparams))
+        inner = ",".join(f"{k}={v}" for k, v in sorted(cparams.items()))
+        out.append((cname, cparams, f"{cname}[{inner}]" if inner else cname))
+    return out
 
 
 def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int],
                  budget: Budget, setup: TrainingSetup) -> list[RunConfig]:
     """The grid's run configs, seed-major (an interrupted grid has every sampler at the first
-    seed(s)); parameters are validated against the budget before anything runs."""
+    seed(s)); parameters and methods are validated against the budget and track before
+    anything runs. In controlled mode the window-matched controls are added (labelled rows,
+    e.g. ``dense[range_max=200]``)."""
     resolved = []
-    for name, params in samplers:
+    for name, params, label in [(n, p, "") for n, p in samplers] + window_controls(samplers,
+                                                                                 setup):
         get_sampler(name).check_track(setup.track)
+        check_method(name, setup)
         p = get_sampler(name).from_dict(params).params_dict()
         n = p.get("num_negatives")
         if isinstance(n, int) and n > budget.negatives_per_example:
             raise NegbenchError(f"sampler {name!r}: num_negatives={n} but budget "
                                 f"{budget.name!r} trains with {budget.negatives_per_example} "
                                 "negative(s) per pair; lower it or use a budget with more")
-        resolved.append((name, p))
+        resolved.append((name, p, label))
     trust = getattr(ws, "trust_remote_code", False)
-    return [RunConfig(ws.suite.name, name, params, seed, budget, ws.model_name, trust,
-                      setup.track, setup.precision, setup.mask_for(name),
-                      ws.prompts.to_dict() if hasattr(ws, "prompts") else {})
-            for seed in seeds for name, params in resolved]
+    prompts = ws.prompts.to_dict() if hasattr(ws, "prompts") else {}
+    configs = []
+    for seed in seeds:
+        for name, params, label in resolved:
+            method = setup.method_for(name)
+            configs.append(RunConfig(
+                ws.suite.name, name, params, seed, budget, ws.model_name, trust, setup.track,
+                setup.precision, method.mask, prompts, setup.mode, method.loss.name,
+                method.loss.params_dict(), label))
+    return configs
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,9 @@ def write_trained_record(s: RunState) -> Path:
         "trust_remote_code": cfg.trust_remote_code,
         "device": ws.device_info(cfg.precision).to_dict(),
         "in_batch_mask": cfg.in_batch_mask,
+        "method": {"mode": cfg.mode, "loss": cfg.loss, "loss_params": dict(cfg.loss_params),
+                   "in_batch_mask": cfg.in_batch_mask,
+                   "schedule": s.sampler.get_recipe().schedule},
         "base_model_fingerprint": ws.base_encoder.fingerprint,
         "trained_model_fingerprint": s.train.get("fingerprint"),
         "budget": budget,
@@ -157,7 +160,9 @@ def write_trained_record(s: RunState) -> Path:
         "base_encodings_computed": {k: v - s.encodings_at_start.get(k, 0)
                                     for k, v in base_encodings(ws).items()},
     }
-    rec = _record(ws, "trained", cfg.sampler, ev, timings, extra)
+    if cfg.label:
+        extra["label"] = cfg.label
+    rec = _record(ws, "trained", cfg.name, ev, timings, extra)
     rec_path = s.out / "records" / f"{cfg.key}.json"
     write_record(rec, rec_path)
     return rec_path

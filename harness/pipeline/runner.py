@@ -51,10 +51,19 @@ class RunConfig:
     precision: str = "fp32"
     in_batch_mask: bool = False  # STAR's rel_pair_mask in the loss
     prompts: dict = dataclasses.field(default_factory=dict)  # non-empty query/document prompts
+    mode: str = "recipe"  # harness.training.method: recipe (as published) or controlled
+    loss: str = "mnrl"
+    loss_params: dict = dataclasses.field(default_factory=lambda: {"scale": 20.0})
+    label: str = ""  # the row's name when it is not the sampler's (e.g. a window control)
+
+    @property
+    def name(self) -> str:
+        """The record's and table row's name: the label, else the sampler."""
+        return self.label or self.sampler
 
     @property
     def key(self) -> str:
-        return f"{self.sampler}-seed{self.seed}"
+        return f"{self.name}-seed{self.seed}"
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -66,6 +75,13 @@ class RunConfig:
             d.pop("trust_remote_code")
         if not self.prompts:  # records without prompts keep their config hashes
             d.pop("prompts")
+        # the mode only resolves the loss and the mask (both hashed) and the label only names
+        # the row: a run is the same function in either mode, under any label
+        d.pop("mode")
+        d.pop("label")
+        if self.loss == "mnrl" and self.loss_params in ({}, {"scale": 20.0}):
+            d.pop("loss")  # MNRL runs are what every run was before losses: same hashes
+            d.pop("loss_params")
         return d
 
     def config_hash(self) -> str:

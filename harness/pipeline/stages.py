@@ -142,6 +142,13 @@ def _plan(s: RunState):
             or TrainingPlan())
 
 
+def _loss(s: RunState):
+    """The run's loss (``RunConfig.loss`` with its parameters)."""
+    from negbench.harness.training.losses import get_loss
+
+    return get_loss(s.cfg.loss, s.cfg.loss_params)
+
+
 def _progress_hook(path: Path):
     def hook(step: int, total: int) -> None:
         write_json_atomic({"step": step, "max_steps": total}, path)
@@ -173,7 +180,7 @@ def train_full(s: RunState) -> tuple[list[Path], dict]:
     steps = fit(model, pairs, cfg.budget, cfg.seed, s.work / "trainer", ws.device,
                 cfg.precision, cfg.in_batch_mask, callbacks=[*s.callbacks, _Progress()],
                 progress=ws.progress, plan=plan, corpus=ws.data.corpus,
-                exclude=ws.data.exclude, prompts=_prompts(s))
+                exclude=ws.data.exclude, prompts=_prompts(s), loss=_loss(s))
     _save(s, model)
     shutil.rmtree(s.work / "trainer", ignore_errors=True)
     s.train = {"train_examples": len(pairs), "steps": steps,
@@ -209,7 +216,7 @@ def train_query_side(s: RunState) -> tuple[list[Path], dict]:
                 cfg.precision, cfg.in_batch_mask,
                 hooks=[_progress_hook(s.work / "train_progress.json")], progress=ws.progress,
                 plan=plan, corpus=ws.data.corpus, exclude=ws.data.exclude,
-                prompts=_prompts(s))
+                prompts=_prompts(s), loss=_loss(s))
     _save(s, model)
     s.train = {"train_examples": len(pairs), "steps": steps,
                "fingerprint": model_fingerprint(model),

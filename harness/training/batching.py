@@ -4,7 +4,7 @@ The default is ``duplicate_free_batches`` (random order, no query or document tw
 batch, as sentence-transformers' ``NoDuplicatesBatchSampler``), except that a negative in more
 rows than an epoch has batches (``shared_negatives``: one hard negative for many queries) may
 repeat: it could not be kept to one per batch, and would otherwise starve its rows or leave no
-batch to fill. The loss masks any copy of a row's own positive (``loss.in_batch_mask``), so
+batch to fill. The loss masks any copy of a row's own positive (``masking.in_batch_mask``), so
 such a negative is never a row's negative and positive at once. ``ClusterBatches`` orders
 the rows cluster by cluster (TAS-Balanced's topic clusters, NGAME's clusters of mutually
 close queries) and feeds that order through the same duplicate-free rule, so every batch is

@@ -44,6 +44,7 @@ class TrainStats:
     refresh_s: float = 0.0
     refresh_ranker_pairs: int = 0  # (query, doc) pairs a ranker scored at refreshes
     refresh_changed_rows: int = 0  # training pairs whose negatives a refresh changed (summed)
+    step_retrievals: int = 0  # per-step retrievals for the batch's queries (ADORE)
 
 
 class TrainingPlan:
@@ -51,6 +52,10 @@ class TrainingPlan:
     overrides ``batches`` (composition) or sets ``refresh_every`` and ``refresh``."""
 
     batching = "duplicate-free random"
+    # > 0: at every step, the batch's queries retrieve their top ``retrieve_depth`` with the
+    # current query tower (ADORE; query-side track: one product with the fixed vectors)
+    retrieve_depth = 0
+    retrieve_from = 0  # the first step (0-based) that retrieves
 
     def __init__(self, refresh_every: int = 0, first_refresh: int | None = None) -> None:
         if refresh_every < 0:
@@ -66,7 +71,12 @@ class TrainingPlan:
 
     @property
     def dynamic(self) -> bool:
-        return self.composes or self.refresh_every > 0
+        return self.composes or self.refresh_every > 0 or self.retrieve_depth > 0
+
+    def teacher_scores(self, pairs: TrainingPairs) -> np.ndarray | None:
+        """Teacher scores of each row's positive and negatives, ``(rows, 1 + negatives)``
+        float32, for a loss that distils them (Margin-MSE); None: the plan has no teacher."""
+        return None
 
     def batches(self, pairs: TrainingPairs, batch_size: int, rng: np.random.Generator
                 ) -> Iterator[list[int]]:
@@ -89,6 +99,11 @@ class TrainingPlan:
         any) how many negatives batches could repeat (``batching.shared_negatives``)."""
         out = {"batching": self.batching, "refresh_every": self.refresh_every, **asdict(
             self.stats)}
+        if self.retrieve_depth:
+            out["retrieve_depth"] = self.retrieve_depth
+            out["retrieve_from_step"] = self.retrieve_from
+        else:
+            out.pop("step_retrievals")  # records of plans without it keep their form
         if batch_size and (shared := len(shared_negatives(pairs, batch_size))):
             out["shared_negatives"] = shared
         out["refresh_s"] = round(out["refresh_s"], 3)

@@ -20,7 +20,7 @@ from negbench.harness.errors import NegbenchError
 from negbench.harness.training.batching import shared_negatives
 from negbench.harness.training.budget import Budget
 from negbench.harness.training.dynamic import ModelView, TrainingPlan, TrainStats, run_refresh
-from negbench.harness.training.loss import in_batch_mask, mnrl_loss
+from negbench.harness.training.masking import in_batch_mask
 from negbench.harness.training.pairs import TrainingPairs
 
 
@@ -83,27 +83,37 @@ class LiveCollator:
         return self.inner(out)
 
 
-def masked_mnrl(model, pairs: TrainingPairs, mask: bool, live: LiveNegatives | None = None,
-                stats: TrainStats | None = None):
-    """MultipleNegativesRankingLoss whose in-batch mask (``loss.in_batch_mask``) drops copies
-    of a row's own positive and (when ``mask``) other rows' documents judged relevant to the
-    row's query; counts the pairs it trains on in ``stats``."""
+def planned_loss(model, pairs: TrainingPairs, mask: bool, live: LiveNegatives | None = None,
+                 stats: TrainStats | None = None, loss=None, teacher: np.ndarray | None = None):
+    """A sentence-transformers loss module computing ``loss`` (a
+    ``harness.training.losses.Loss``, default MNRL) on the Trainer's embeddings, with the
+    in-batch mask (``masking.in_batch_mask``: copies of a row's own positive, and when ``mask``
+    other rows' documents judged relevant to the row's query) and, for a loss that distils,
+    the ``teacher`` scores of each row; counts the pairs it trains on in ``stats``."""
+    import torch
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    live = live or LiveNegatives(pairs)
+    from negbench.harness.training.losses import MNRL, LossBatch
 
-    class _MaskedMNRL(MultipleNegativesRankingLoss):
+    live = live or LiveNegatives(pairs)
+    loss_fn = loss or MNRL()
+
+    class _PlannedLoss(MultipleNegativesRankingLoss):
         def compute_loss_from_embeddings(self, embeddings, labels):
             if stats is not None:
                 stats.pairs_seen += len(labels)
             decoded = [live.decode(int(i)) for i in labels.tolist()]
+            device = embeddings[0].device
             m = in_batch_mask([pairs.query_ids[r] for r, _ in decoded],
                               [[ids[c][r] for r, ids in decoded]
                                for c in range(len(pairs.doc_ids))],
-                              pairs.relevant, embeddings[0].device, judged=mask)
-            return mnrl_loss(embeddings[0], embeddings[1:], m, self.scale)
+                              pairs.relevant, device, judged=mask)
+            batch = LossBatch(embeddings[0], list(embeddings[1:]), m)
+            if teacher is not None:
+                batch.teacher = torch.from_numpy(teacher[[r for r, _ in decoded]]).to(device)
+            return loss_fn(batch)
 
-    return _MaskedMNRL(model)
+    return _PlannedLoss(model)
 
 
 def plan_batch_sampler(plan: TrainingPlan, pairs: TrainingPairs):
@@ -146,9 +156,10 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
                device: str, precision: str, mask: bool, callbacks: Sequence = (),
                batch_sampler: str = "no_duplicates", progress: bool = True,
                plan: TrainingPlan | None = None, corpus=None,
-               exclude: dict[str, set[str]] | None = None, prompts=None) -> int:
+               exclude: dict[str, set[str]] | None = None, prompts=None, loss=None) -> int:
     """Train ``model`` in place for ``budget.num_steps(len(pairs))`` steps; returns the steps.
-    ``prompts`` are prepended to queries and documents, in training and refreshes alike.
+    ``prompts`` are prepended to queries and documents, in training and refreshes alike;
+    ``loss`` is a ``harness.training.losses.Loss`` (default MNRL).
 
     Without a dynamic ``plan`` batches come from sentence-transformers' duplicate-free sampler
     (from the plan's ``duplicate_free_batches`` when negatives are shared by more rows than an
@@ -164,7 +175,11 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
     plan = plan or TrainingPlan()
     if plan.refresh_every and corpus is None:
         raise ValueError("a refreshing plan needs the corpus")
+    if plan.retrieve_depth:
+        raise ValueError("per-step retrieval against a fixed index is the query-side track's")
     live = LiveNegatives(pairs)
+    teacher = (plan.teacher_scores(pairs) if loss is not None and "teacher" in loss.consumes
+               else None)
     steps = budget.num_steps(len(pairs))
     model.max_seq_length = budget.train_max_length
     args = SentenceTransformerTrainingArguments(
@@ -201,7 +216,8 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
 
     trainer = SentenceTransformerTrainer(model=model, args=args,
                                          train_dataset=training_dataset(pairs, prompts),
-                                         loss=masked_mnrl(model, pairs, mask, live, plan.stats),
+                                         loss=planned_loss(model, pairs, mask, live, plan.stats,
+                                                           loss, teacher),
                                          callbacks=[Refresh(), *callbacks])
     if plan.dynamic:
         trainer.data_collator = LiveCollator(trainer.data_collator, live,

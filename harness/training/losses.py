@@ -232,7 +232,8 @@ class LambdaPairwise(Loss):
     """ADORE's loss: over each query's retrieved top-k (retrieved with the current query
     encoder; the positive appended when none is retrieved), a logistic loss on every
     (relevant, non-relevant) pair weighted by ``|g(r_i) - g(r_j)|``, the metric change of
-    swapping them (``metric`` mrr or ndcg, ``cutoff`` e.g. 10), averaged over pairs. No
+    swapping them (``metric`` mrr: ``|1/r_i - 1/r_j|``, or ndcg; ``cutoff``: gain 0 beyond
+    it, none by default), averaged over pairs. No
     in-batch negatives."""
 
     name: ClassVar[str] = "lambda-pairwise"
@@ -240,7 +241,7 @@ class LambdaPairwise(Loss):
     consumes: ClassVar[frozenset[str]] = frozenset({"candidates"})
     requires: ClassVar[frozenset[str]] = frozenset({"candidates"})
     metric: str = "mrr"
-    cutoff: int | None = 10
+    cutoff: int | None = None
     scale: float = 20.0
 
     def __post_init__(self) -> None:
@@ -320,16 +321,27 @@ class MarginMSE(Loss):
 @register_loss
 @dataclass
 class Triplet(Loss):
-    """NGAME's triplet margin loss on cosine similarity: ``max(0, margin - cos(q, p) +
-    cos(q, n))`` for each own negative."""
+    """NGAME's triplet margin loss on cosine similarity, ``max(0, margin - cos(q, p) +
+    cos(q, n))``: with ``hardest`` (NGAME: negatives mined inside the batch of close queries)
+    ``n`` is the row's hardest batch document (own negatives and other rows' documents, its
+    own positive and masked documents excluded); without, the mean over its own negatives."""
 
     name: ClassVar[str] = "triplet"
     paper: ClassVar[str] = "Dahiya et al. 2023 (NGAME)"
-    consumes: ClassVar[frozenset[str]] = frozenset({"negatives"})
+    consumes: ClassVar[frozenset[str]] = frozenset({"negatives", "in_batch"})
     margin: float = 0.3
+    hardest: bool = True
 
     def __call__(self, batch: LossBatch) -> Tensor:
         pos = _own(batch.queries, batch.docs[0]).float()
-        negs = torch.stack([_own(batch.queries, d) for d in batch.docs[1:]], dim=1).float()
-        return F.relu(self.margin - pos[:, None] + negs).mean()
-
+        if not self.hardest:
+            negs = torch.stack([_own(batch.queries, d) for d in batch.docs[1:]], dim=1).float()
+            return F.relu(self.margin - pos[:, None] + negs).mean()
+        b = pos.size(0)
+        scores = _cos(batch.queries, torch.cat(list(batch.docs))).float()
+        drop = torch.zeros_like(scores, dtype=torch.bool)
+        drop[:, :b] |= torch.eye(b, dtype=torch.bool, device=scores.device)
+        if batch.mask is not None:
+            drop |= batch.mask
+        hardest = scores.masked_fill(drop, float("-inf")).max(dim=1).values
+        return F.relu(self.margin - pos + hardest).mean()

@@ -21,7 +21,7 @@ import numpy as np
 from negbench.harness.training.batching import duplicate_free_batches  # noqa: F401 - re-export
 from negbench.harness.training.budget import Budget
 from negbench.harness.training.dynamic import ModelView, TrainingPlan, run_refresh
-from negbench.harness.training.loss import in_batch_mask, mnrl_loss
+from negbench.harness.training.masking import in_batch_mask
 from negbench.harness.training.pairs import TrainingPairs
 
 StepHook = Callable[[int, int], None]  # (step, total steps) after each optimizer step
@@ -65,9 +65,15 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                      budget: Budget, seed: int, device: str, precision: str, mask: bool,
                      hooks: Sequence[StepHook] = (), progress: bool = True,
                      plan: TrainingPlan | None = None, corpus=None,
-                     exclude: dict[str, set[str]] | None = None, prompts=None) -> int:
+                     exclude: dict[str, set[str]] | None = None, prompts=None,
+                     loss=None) -> int:
     """Train ``model`` (the query tower) in place; returns the number of optimizer steps.
     ``prompts``: the query prompt is prepended to every query (documents are vectors).
+    ``loss``: a ``harness.training.losses.Loss`` (default MNRL); a plan with
+    ``retrieve_depth`` retrieves each batch query's top-k from ``doc_vectors`` with the
+    current query tower at every step (ADORE), handed to the loss as candidates or, for a
+    loss without them, sampled into the negative columns; a plan's ``teacher_scores`` reach
+    the loss as teacher scores.
 
     ``doc_vectors[doc_row[d]]`` is document ``d``'s frozen vector; ``extra_vectors[text]`` the
     frozen vector of a generated negative text (no corpus id). ``plan`` composes the batches
@@ -99,6 +105,16 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
             return docs[torch.tensor(idx, device=dev)]
         return torch.stack([docs[i] if i >= 0 else extra[texts[r]] for i, r in zip(idx, rows)])
 
+    from negbench.harness.training.losses import MNRL, LossBatch
+
+    loss_fn = loss or MNRL()
+    plan = plan or TrainingPlan()
+    retrieval = (StepRetrieval(docs, doc_row, pairs, exclude or {}, plan.retrieve_depth, seed,
+                               "candidates" in loss_fn.consumes)
+                 if plan.retrieve_depth else None)
+    teacher = plan.teacher_scores(pairs) if "teacher" in loss_fn.consumes else None
+    if "teacher" in loss_fn.requires and teacher is None:
+        raise ValueError(f"loss {loss_fn.name!r} needs teacher scores the plan does not give")
     model.to(dev)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=budget.learning_rate, weight_decay=0.0,
@@ -109,7 +125,6 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                 if precision in ("bf16", "fp16") else None)
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
     group = 16 if device == "cpu" else budget.batch_size  # GPUs gain nothing from grouping
-    plan = plan or TrainingPlan()
     if plan.refresh_every and corpus is None:
         raise ValueError("a refreshing plan needs the corpus")
     rng = np.random.default_rng(seed)
@@ -121,16 +136,21 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
             if step >= steps:
                 break
             ids = [encoded[r] for r in rows]
-            doc_cols = [column_vectors(ids, texts, rows) for ids, texts in columns]
-            m = in_batch_mask([pairs.query_ids[r] for r in rows],
-                              [[ids[r] for r in rows] for ids, _ in columns],
-                              pairs.relevant, dev, judged=mask)
             if autocast is not None:
                 with autocast:
                     q = encode_length_grouped(model, tok, ids, group)
             else:
                 q = encode_length_grouped(model, tok, ids, group)
-            loss = mnrl_loss(q.float(), doc_cols, m)
+            batch_ids = [[col[r] for r in rows] for col, _ in columns]
+            doc_cols = [column_vectors(col, texts, rows) for col, texts in columns]
+            batch = LossBatch(q.float(), doc_cols)
+            if retrieval is not None and step >= plan.retrieve_from:
+                retrieval(rows, q, batch, batch_ids, plan.stats)
+            batch.mask = in_batch_mask([pairs.query_ids[r] for r in rows], batch_ids,
+                                       pairs.relevant, dev, judged=mask)
+            if teacher is not None:
+                batch.teacher = torch.from_numpy(teacher[rows]).to(dev)
+            loss = loss_fn(batch)
             opt.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -164,3 +184,58 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
     bar.close()
     model.eval()
     return steps
+
+
+class StepRetrieval:
+    """ADORE's per-step retrieval on the query-side track: the batch's queries, encoded by
+    the current query tower, against the fixed document vectors (one matrix product), top
+    ``depth``. With ``as_candidates`` the ranked list (vectors, judged labels) goes to the
+    loss; otherwise each row's negative columns are re-drawn uniformly, without replacement,
+    from its top ``depth`` non-relevant documents (seeded), so a loss over own and in-batch
+    negatives sees ADORE's negatives. Counted in ``stats.step_retrievals``."""
+
+    def __init__(self, docs, doc_row: dict[str, int], pairs: TrainingPairs,
+                 exclude: dict[str, set[str]], depth: int, seed: int,
+                 as_candidates: bool) -> None:
+        import torch
+
+        self.docs = torch.nn.functional.normalize(docs, dim=-1)
+        self.rows = doc_row
+        self.ids = [""] * len(doc_row)
+        for d, i in doc_row.items():
+            self.ids[i] = d
+        self.pairs, self.exclude, self.depth = pairs, exclude, depth
+        self.as_candidates = as_candidates
+        self.rng = np.random.default_rng([seed, 0xAD0])
+
+    def __call__(self, rows: list[int], q, batch, batch_ids: list[list[str | None]],
+                 stats) -> None:
+        import torch
+
+        qids = [self.pairs.query_ids[r] for r in rows]
+        judged = [self.exclude.get(x, set()) for x in qids]
+        with torch.no_grad():
+            qn = torch.nn.functional.normalize(q.detach().float(), dim=-1)
+            extra = 0 if self.as_candidates else max(map(len, judged), default=0)
+            k = min(self.docs.size(0), self.depth + extra)
+            top = torch.topk(qn @ self.docs.T, k, dim=1).indices.cpu().numpy()
+        stats.step_retrievals += 1
+        dev = self.docs.device
+        if self.as_candidates:
+            top = top[:, :self.depth]
+            batch.candidates = self.docs[torch.from_numpy(top).to(dev)]
+            batch.candidate_labels = torch.tensor(
+                [[self.ids[j] in rel for j in line] for rel, line in zip(judged, top)],
+                dtype=torch.bool, device=dev)
+            return
+        cols = len(batch.docs) - 1
+        for i, (rel, line) in enumerate(zip(judged, top)):
+            if any(batch_ids[c][i] is None for c in range(1, cols + 1)):
+                continue  # a row with generated negative texts keeps them
+            window = [int(j) for j in line if self.ids[j] not in rel][:self.depth]
+            picks = self.rng.choice(len(window), size=cols, replace=len(window) < cols)
+            for c, pick in enumerate(picks, start=1):
+                batch_ids[c][i] = self.ids[window[int(pick)]]
+        for c in range(1, cols + 1):
+            batch.docs[c] = torch.stack([self.docs[self.rows[d]] if d is not None else
+                                         batch.docs[c][i] for i, d in enumerate(batch_ids[c])])

@@ -1,8 +1,8 @@
-"""MultipleNegativesRankingLoss with an optional in-batch false-negative mask (STAR's
-``rel_pair_mask``), shared by both training tracks.
+"""The in-batch false-negative mask (STAR's ``rel_pair_mask``) every loss of both training
+tracks receives (``harness.training.losses``).
 
-Scores are ``scale * cos(q_i, d)`` against every document of the batch: the positives of all
-rows first, then each negative column (sentence-transformers' layout). With a mask, document
+A batch's documents are the positives of all rows first, then each negative column
+(sentence-transformers' layout). With the mask, document
 ``d`` is removed from query ``i``'s softmax when ``d`` is judged relevant to ``i`` and is not
 ``i``'s own positive column: another row's positive (or negative) that is a true positive for
 this query is not pushed away. With or without it, a copy of row ``i``'s own positive in another
@@ -16,8 +16,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor
-
-MNRL_SCALE = 20.0  # sentence-transformers' default (cosine similarity x 20)
 
 
 def in_batch_mask(query_ids: Sequence[str], doc_ids: Sequence[Sequence[str | None]],
@@ -40,17 +38,3 @@ def in_batch_mask(query_ids: Sequence[str], doc_ids: Sequence[Sequence[str | Non
     if not judged and not bool(mask.any()):
         return None
     return mask.to(device)
-
-
-def mnrl_loss(queries: Tensor, docs: Sequence[Tensor], mask: Tensor | None = None,
-              scale: float = MNRL_SCALE) -> Tensor:
-    """Cross-entropy of each query against its positive (``docs[0][i]``) over all batch docs.
-
-    ``queries`` and ``docs`` are L2-normalised or not: cosine similarity is taken here."""
-    q = torch.nn.functional.normalize(queries, dim=-1)
-    d = torch.nn.functional.normalize(torch.cat(list(docs), dim=0), dim=-1)
-    scores = (q @ d.T) * scale
-    if mask is not None:
-        scores = scores.masked_fill(mask, float("-inf"))
-    target = torch.arange(q.size(0), device=q.device)
-    return torch.nn.functional.cross_entropy(scores.float(), target)
