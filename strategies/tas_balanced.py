@@ -31,14 +31,16 @@ BM25_SCORE_DEPTH = 1000  # teacher=bm25: a doc outside the query's BM25 top 1000
 class TasBalancedParams(TeacherParams):
     """Candidates: the top ``range_max`` non-positives of ``candidates`` (``bm25``, as TAS-B,
     or ``dense``). Margin = teacher(positive) - teacher(candidate), ``teacher`` =
-    ``cross-encoder`` (the harness teacher, or ``cross_encoder=PATH``) or ``bm25``; each
-    query's margins split into ``bins`` equal-width bins over its own range. ``clusters``: k of the query k-means (0 = training
-    pairs // (2 x batch))."""
+    ``cross-encoder`` (the harness teacher, or ``cross_encoder=PATH``) or ``bm25``; margins
+    split into ``bins`` equal-width bins over each query's own range (``binning=query``,
+    TAS-B) or over all margins (``binning=global``, negbench before 2026-12). ``clusters``: k
+    of the query k-means (0 = training pairs // (2 x batch))."""
 
     candidates: str = "bm25"
     range_max: int = 30
     teacher: str = "cross-encoder"
     bins: int = 10
+    binning: str = "query"
     clusters: int = 0
     num_negatives: int = 1
 
@@ -49,6 +51,9 @@ class TasBalancedParams(TeacherParams):
         if self.teacher not in ("cross-encoder", "bm25"):
             raise NegbenchError(f"tas-balanced: teacher must be 'cross-encoder' or 'bm25', "
                                 f"got {self.teacher!r}")
+        if self.binning not in ("query", "global"):
+            raise NegbenchError(f"tas-balanced: binning must be 'query' or 'global', "
+                                f"got {self.binning!r}")
         for name in ("range_max", "bins"):
             if getattr(self, name) < 1:
                 raise NegbenchError(f"tas-balanced: {name} must be >= 1")
@@ -154,8 +159,9 @@ class TasBalanced(Sampler):
         score = self._teacher_scores(ctx, wanted)
         flat = [((q, pos), d, score[(q, pos)] - score[(q, d)])
                 for (q, pos), w in windows.items() for d in w]
-        bins = query_margin_bins([pair[0] for pair, _, _ in flat], [m for _, _, m in flat],
-                                 p.bins)
+        margins = [m for _, _, m in flat]
+        bins = (query_margin_bins([pair[0] for pair, _, _ in flat], margins, p.bins)
+                if p.binning == "query" else margin_bins(margins, p.bins)[0])
         per_pair: dict[Pair, tuple[list[str], list[int]]] = {}
         for (pair, d, _), b in zip(flat, bins):
             ds, bs = per_pair.setdefault(pair, ([], []))
@@ -165,6 +171,10 @@ class TasBalanced(Sampler):
                                         pair_rng(ctx.seed, pair[0], "tas|" + pair[1]))
                   for pair, (ds, bs) in per_pair.items()}
         ctx.extra["margin_bins"] = p.bins
+        # the teacher's strength: the share of (positive, candidate) pairs it orders right;
+        # held out for the harness teacher (cross-fitted: no fold scores a query it trained on)
+        ctx.extra["teacher_heldout_pair_accuracy"] = (
+            round(float(np.mean([m > 0 for m in margins])), 4) if margins else None)
         return finish(ctx, pairs, chosen, p.num_negatives)
 
     def training_plan(self, ctx: MiningContext, budget, track: str) -> ClusterPlan:

@@ -179,34 +179,39 @@ def test_ngame_reclusters_with_the_model_being_trained(scifact, tiny_model_dir, 
     assert plan.stats.refresh_reencoded_queries == len(before)
 
 
-def test_tas_balanced_spreads_margins_over_the_bins(scifact, ctx_for):
-    """Chosen negatives cover the teacher-margin bins more evenly (higher entropy) than the
-    candidates they were drawn from."""
-    from negbench.strategies.tas_balanced import margin_bins
+@pytest.mark.parametrize("binning", ["query", "global"])
+def test_tas_balanced_spreads_margins_over_the_bins(scifact, ctx_for, binning):
+    """Chosen negatives cover the teacher-margin bins (each query's own, or the global ones)
+    more evenly (higher entropy of the bin indices) than the candidates they were drawn
+    from."""
+    from negbench.strategies.tas_balanced import margin_bins, query_margin_bins
 
     ctx = ctx_for()
-    sampler = get_sampler("tas-balanced").from_dict({"candidates": "bm25", "teacher": "bm25"})
+    sampler = get_sampler("tas-balanced").from_dict({"candidates": "bm25", "teacher": "bm25",
+                                                     "binning": binning})
     rows = sampler.mine(ctx)
     qids = sorted({r.query_id for r in rows})
     hits = ctx.bm25().search({q: scifact.train.queries[q] for q in qids}, 1000)
     score = {q: dict(h) for q, h in hits.items()}
     cands = ctx.bm25().search({q: scifact.train.queries[q] for q in qids}, 30 + 10)
+    window = [(r.query_id, r.positive_id, d) for r in rows
+              for d in [d for d, _ in cands[r.query_id]
+                        if d not in scifact.exclude[r.query_id]][:30]]
+    chosen = {(r.query_id, r.positive_id, r.negative_ids[0]) for r in rows}
+    margins = [score[q].get(p, 0.0) - score[q].get(d, 0.0) for q, p, d in window]
+    bins = (query_margin_bins([q for q, _, _ in window], margins, 10) if binning == "query"
+            else margin_bins(margins, 10)[0])
+    chosen_bins = [b for t, b in zip(window, bins) if t in chosen]
+    assert len(chosen_bins) == len(rows)
 
-    def margins(pairs_docs):
-        return [score[q].get(p, 0.0) - score[q].get(d, 0.0) for q, p, d in pairs_docs]
-
-    all_m = margins([(r.query_id, r.positive_id, d) for r in rows
-                     for d, _ in cands[r.query_id][:30]
-                     if d not in scifact.exclude[r.query_id]])
-    chosen_m = margins([(r.query_id, r.positive_id, r.negative_ids[0]) for r in rows])
-    _, edges = margin_bins(all_m, 10)
-
-    def entropy(m):
-        h = np.histogram(np.clip(m, edges[0], edges[-1]), bins=edges)[0] + 1e-9
+    def entropy(b):
+        h = np.bincount(b, minlength=10) + 1e-9
         h = h / h.sum()
         return float(-(h * np.log(h)).sum())
 
-    assert entropy(chosen_m) > entropy(all_m), (entropy(chosen_m), entropy(all_m))
+    assert entropy(chosen_bins) > entropy(bins), (entropy(chosen_bins), entropy(bins))
+    assert ctx.extra["teacher_heldout_pair_accuracy"] == pytest.approx(
+        np.mean([m > 0 for m in margins]), abs=1e-4)
 
 
 def test_curriculum_window_moves_from_random_towards_the_top(scifact, ctx_for):

@@ -169,13 +169,28 @@ def samplers_page() -> str:
     out += [f"| [`{name}`](#{_anchor(name).replace('+', '')}) | {_cell(cls.description())} | "
             f"{_cell(cls.paper or '-')} | {_cell(cls.simplified or '-')} |"
             for name, cls in samplers.items()]
+    out += ["", "## Recipes", "",
+            ("Each method as published (`run --mode recipe`): its loss with parameters, the "
+             "in-batch mask, its schedule, and the window-matched static control that "
+             "`--mode controlled` adds beside it. See [Methods](methods.md)."), "",
+            "| sampler | loss | mask | schedule | window control | query-side track |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for name, cls in samplers.items():
+        r = cls.get_recipe()
+        control = "-" if r.control is None else r.control[0] + (
+            "[" + ",".join(f"{k}={v}" for k, v in sorted(dict(r.control[1]).items())) + "]"
+            if r.control[1] else "")
+        out.append(f"| `{name}` | `{_cell(r.describe_loss())}` | {'on' if r.mask else 'off'} | "
+                   f"{_cell(r.schedule)} | `{control}` | {_cell(r.query_side or 'as published')} |")
     for name, cls in samplers.items():
         out += ["", f"## {name}", "", _plain(inspect.cleandoc(cls.__doc__ or "")), "",
                 f"- **paper**: {_plain(cls.paper or '-')}",
                 f"- **simplified here**: {_plain(cls.simplified or '- (as published)')}",
                 (f"- **tracks**: {', '.join(cls.tracks)}; "
                  f"**mined negatives**: {'yes' if cls.uses_negatives else 'no (in-batch only)'}"
-                 f"; **in-batch mask**: {'on' if cls.in_batch_mask else 'off'}"), ""]
+                 f"; **in-batch mask**: {'on' if cls.get_recipe().mask else 'off'}"),
+                (f"- **recipe**: loss `{_plain(cls.get_recipe().describe_loss())}`; "
+                 f"{_plain(cls.get_recipe().schedule)}"), ""]
         fields = dataclasses.fields(cls.Params)
         if not fields:
             out.append("No parameters.")

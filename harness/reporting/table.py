@@ -92,9 +92,33 @@ def refresh_cells(recs: list[dict]) -> list[str]:
             _cell([_training(r, "refresh_s") for r in recs], ".1f")]
 
 
+def method_cell(recs: list[dict]) -> str:
+    """The loss (with its parameters) and the in-batch mask a row trained with."""
+    from negbench.harness.errors import NegbenchError
+    from negbench.harness.training.losses import get_loss
+
+    cells = set()
+    for r in recs:
+        m = r.get("method") or {}
+        try:
+            loss = get_loss(m.get("loss", "mnrl"), m.get("loss_params") or {}).describe()
+        except (NegbenchError, TypeError):  # a loss no longer registered: as recorded
+            loss = str(m.get("loss", "mnrl"))
+        cells.add(loss + (" + mask" if r.get("in_batch_mask") else ""))
+    return "; ".join(sorted(cells))
+
+
+MODE_NOTES = {
+    "recipe": "Mode `recipe`: each method as published (its loss, in-batch mask and schedule).",
+    "controlled": ("Mode `controlled`: only the negatives differ (one shared loss and mask); "
+                   "rows named `sampler[param=value]` are window-matched static controls."),
+}
+
+
 def results_table(records: list[dict], measures: list[str]) -> str:
     """Markdown table of samplers x measures with the conventions stated under it."""
     trained = [r for r in records if r["kind"] == "trained"]
+    with_method = any("method" in r for r in trained)
     with_fn = any("false_negatives" in r for r in trained)
     with_refresh = any(_training(r, "refreshes") for r in trained)
     extra = (["FN judged %", "FN CE>pos %"] if with_fn else []) + [
@@ -102,8 +126,8 @@ def results_table(records: list[dict], measures: list[str]) -> str:
         "peak RSS MB", "wall s/run"]
     rows = []
     for rec in (r for r in records if r["kind"] == "zero-shot"):
-        rows.append([f"{rec['name']} (zero-shot)", "-"] + [f"{rec['metrics'][m]:.4f}"
-                                                         for m in measures] + ["-"] * len(extra))
+        rows.append([f"{rec['name']} (zero-shot)", "-"] + ["-"] * with_method
+                    + [f"{rec['metrics'][m]:.4f}" for m in measures] + ["-"] * len(extra))
     by_sampler: dict[str, list[dict]] = {}
     for rec in trained:
         by_sampler.setdefault(rec["name"], []).append(rec)
@@ -117,9 +141,10 @@ def results_table(records: list[dict], measures: list[str]) -> str:
         fn = ([_cell([_fn(r, "judged_share") for r in recs], ".1f"),
                _fn_ce_cell(recs)]
               if with_fn else [])
-        rows.append([name, seeds] + [_cell([r["metrics"][m] for r in recs]) for m in measures]
-                    + fn + cost)
-    table = tabulate(rows, headers=["sampler", "seeds", *measures, *extra],
+        rows.append([name, seeds] + [method_cell(recs)] * with_method
+                    + [_cell([r["metrics"][m] for r in recs]) for m in measures] + fn + cost)
+    table = tabulate(rows, headers=["sampler", "seeds", *["loss"] * with_method, *measures,
+                                    *extra],
                      tablefmt="github", disable_numparse=True)
     if not records:
         return table + "\n"
@@ -134,6 +159,8 @@ def results_table(records: list[dict], measures: list[str]) -> str:
                         "re-mine or re-cluster with the model being trained, the texts it "
                         "re-encoded (queries + documents, summed over refreshes) and their "
                         "seconds (part of the wall time)." if with_refresh else ""))
+        modes = sorted({(r.get("method") or {}).get("mode") for r in trained} - {None})
+        notes += [MODE_NOTES[m] for m in modes if m in MODE_NOTES]
     if with_fn:
         teacher = next((r["false_negatives"].get("teacher") for r in trained
                         if (r.get("false_negatives") or {}).get("teacher")), None)
