@@ -78,6 +78,19 @@ class TrainingPlan:
         float32, for a loss that distils them (Margin-MSE); None: the plan has no teacher."""
         return None
 
+    def use_loss(self, loss) -> None:
+        """Told the run's loss before the first step (a plan may act differently when the
+        loss does not consume what it provides, e.g. CET re-draws negatives by weight)."""
+
+    def negative_weights(self, pairs: TrainingPairs, rows: list[int]) -> np.ndarray | None:
+        """Weights in [0, 1] of the given rows' current negatives, ``(len(rows), negatives)``
+        float32, for a loss that consumes ``weights`` (CET); None: the plan has none."""
+        return None
+
+    def details(self) -> dict:
+        """Plan-specific facts for the record's ``training`` block (e.g. per-round fits)."""
+        return {}
+
     def batches(self, pairs: TrainingPairs, batch_size: int, rng: np.random.Generator
                 ) -> Iterator[list[int]]:
         """One epoch of full, duplicate-free batches (lists of row indices)."""
@@ -107,6 +120,7 @@ class TrainingPlan:
         if batch_size and (shared := len(shared_negatives(pairs, batch_size))):
             out["shared_negatives"] = shared
         out["refresh_s"] = round(out["refresh_s"], 3)
+        out.update(self.details())
         if self.stats.refresh_changed_rows:
             out["final_negatives_sha256"] = negatives_sha256(pairs)
         return out

@@ -84,12 +84,14 @@ class LiveCollator:
 
 
 def planned_loss(model, pairs: TrainingPairs, mask: bool, live: LiveNegatives | None = None,
-                 stats: TrainStats | None = None, loss=None, teacher: np.ndarray | None = None):
+                 stats: TrainStats | None = None, loss=None, teacher: np.ndarray | None = None,
+                 plan: TrainingPlan | None = None):
     """A sentence-transformers loss module computing ``loss`` (a
     ``harness.training.losses.Loss``, default MNRL) on the Trainer's embeddings, with the
     in-batch mask (``masking.in_batch_mask``: copies of a row's own positive, and when ``mask``
     other rows' documents judged relevant to the row's query) and, for a loss that distils,
-    the ``teacher`` scores of each row; counts the pairs it trains on in ``stats``."""
+    the ``teacher`` scores of each row, and for a loss that consumes weights the ``plan``'s
+    negative weights; counts the pairs it trains on in ``stats``."""
     import torch
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
@@ -109,8 +111,12 @@ def planned_loss(model, pairs: TrainingPairs, mask: bool, live: LiveNegatives | 
                                for c in range(len(pairs.doc_ids))],
                               pairs.relevant, device, judged=mask)
             batch = LossBatch(embeddings[0], list(embeddings[1:]), m)
+            rows = [r for r, _ in decoded]
             if teacher is not None:
-                batch.teacher = torch.from_numpy(teacher[[r for r, _ in decoded]]).to(device)
+                batch.teacher = torch.from_numpy(teacher[rows]).to(device)
+            if plan is not None and "weights" in loss_fn.consumes and (
+                    w := plan.negative_weights(pairs, rows)) is not None:
+                batch.weights = torch.from_numpy(w).to(device)
             return loss_fn(batch)
 
     return _PlannedLoss(model)
@@ -180,6 +186,8 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
     live = LiveNegatives(pairs)
     teacher = (plan.teacher_scores(pairs) if loss is not None and "teacher" in loss.consumes
                else None)
+    if loss is not None:
+        plan.use_loss(loss)
     steps = budget.num_steps(len(pairs))
     model.max_seq_length = budget.train_max_length
     args = SentenceTransformerTrainingArguments(
@@ -217,7 +225,7 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
     trainer = SentenceTransformerTrainer(model=model, args=args,
                                          train_dataset=training_dataset(pairs, prompts),
                                          loss=planned_loss(model, pairs, mask, live, plan.stats,
-                                                           loss, teacher),
+                                                           loss, teacher, plan),
                                          callbacks=[Refresh(), *callbacks])
     if plan.dynamic:
         trainer.data_collator = LiveCollator(trainer.data_collator, live,

@@ -115,6 +115,8 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
     teacher = plan.teacher_scores(pairs) if "teacher" in loss_fn.consumes else None
     if "teacher" in loss_fn.requires and teacher is None:
         raise ValueError(f"loss {loss_fn.name!r} needs teacher scores the plan does not give")
+    plan.use_loss(loss_fn)
+    weighted = "weights" in loss_fn.consumes
     model.to(dev)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=budget.learning_rate, weight_decay=0.0,
@@ -150,6 +152,8 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                                        pairs.relevant, dev, judged=mask)
             if teacher is not None:
                 batch.teacher = torch.from_numpy(teacher[rows]).to(dev)
+            if weighted and (w := plan.negative_weights(pairs, rows)) is not None:
+                batch.weights = torch.from_numpy(w).to(dev)
             loss = loss_fn(batch)
             opt.zero_grad(set_to_none=True)
             if scaler is not None:
