@@ -15,7 +15,7 @@ SKIPPED: dict[str, str] = {}  # entry point name -> why it is not registered (li
 # `negbench strategies`)
 _BUILTINS = ("in_batch", "random_negatives", "bm25_negatives", "dense_negatives", "star",
              "simans", "margin", "denoised", "from_file", "taxonomy", "mixture", "ance",
-             "adore", "tas_balanced", "ngame", "curriculum", "ar2_lite", "cet")
+             "adore", "tas_balanced", "ngame", "curriculum", "ar2_lite", "cet", "ar2")
 _loaded = False
 
 

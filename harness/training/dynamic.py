@@ -91,6 +91,12 @@ class TrainingPlan:
         """Plan-specific facts for the record's ``training`` block (e.g. per-round fits)."""
         return {}
 
+    def candidate_lists(self, pairs: TrainingPairs, rows: list[int]
+                        ) -> tuple[list[list[str]], np.ndarray] | None:
+        """Each row's candidate list (doc ids, its positive first) and a ranker's scores over
+        it ``(len(rows), K)``, for a loss that consumes ``candidates`` (AR2); None: none."""
+        return None
+
     def batches(self, pairs: TrainingPairs, batch_size: int, rng: np.random.Generator
                 ) -> Iterator[list[int]]:
         """One epoch of full, duplicate-free batches (lists of row indices)."""

@@ -9,7 +9,8 @@ each row's positive, then one column per negative slot), plus whatever else it d
   ``candidate_labels``), as ADORE retrieves at every step;
 - ``teacher``: teacher scores of each row's positive and negatives (``teacher``), and of every
   batch document (``teacher_in_batch``) for in-batch distillation;
-- ``weights``: per-negative weights in [0, 1] (``weights``), as CET and soft denoising give.
+- ``weights``: per-negative weights in [0, 1] (``weights``), as CET and soft denoising give;
+- ``ranker``: a ranker's scores of the candidates (``candidate_teacher``), as AR2's KL needs.
 
 Scores are cosine similarities times ``scale`` (sentence-transformers' convention for
 normalised models; the papers' raw dot products of unnormalised towers correspond to
@@ -30,7 +31,7 @@ from torch.nn import functional as F
 
 from negbench.harness.errors import NegbenchError
 
-CONSUMABLE = ("in_batch", "negatives", "candidates", "teacher", "weights")
+CONSUMABLE = ("in_batch", "negatives", "candidates", "teacher", "weights", "ranker")
 
 
 @dataclass
@@ -45,6 +46,7 @@ class LossBatch:
     teacher_in_batch: Tensor | None = None  # (B, B*C) teacher scores of every batch document
     candidates: Tensor | None = None  # (B, K, H) retrieved top-k vectors, rank order
     candidate_labels: Tensor | None = None  # (B, K) bool: judged relevant
+    candidate_teacher: Tensor | None = None  # (B, K) a ranker's scores of the candidates
 
 
 class Loss:
@@ -73,7 +75,8 @@ class Loss:
             raise ValueError(f"loss {self.name!r} needs {', '.join(sorted(missing))}")
 
 
-_FIELD = {"candidates": "candidates", "teacher": "teacher", "weights": "weights"}
+_FIELD = {"candidates": "candidates", "teacher": "teacher", "weights": "weights",
+          "ranker": "candidate_teacher"}
 _REGISTRY: dict[str, type[Loss]] = {}
 
 
@@ -345,3 +348,32 @@ class Triplet(Loss):
             drop |= batch.mask
         hardest = scores.masked_fill(drop, float("-inf")).max(dim=1).values
         return F.relu(self.margin - pos + hardest).mean()
+
+
+@register_loss
+@dataclass
+class Ar2KL(Loss):
+    """AR2's retriever loss: ``KL(p_ranker || p_retriever)`` over each query's candidate list
+    (its positive first, then the retriever's top-k), ``p_ranker = softmax(ranker scores)``
+    (the plan divides them by its temperature) and ``p_retriever = softmax(scale * cos)``,
+    averaged over queries; with ``nll_weight`` > 0 plus that weight times the retriever's
+    cross-entropy on the positive over the same list."""
+
+    name: ClassVar[str] = "ar2-kl"
+    paper: ClassVar[str] = "Zhang et al. 2022 (AR2)"
+    consumes: ClassVar[frozenset[str]] = frozenset({"candidates", "ranker"})
+    requires: ClassVar[frozenset[str]] = frozenset({"candidates", "ranker"})
+    scale: float = 20.0
+    nll_weight: float = 0.0
+
+    def __call__(self, batch: LossBatch) -> Tensor:
+        self.check(batch)
+        q = F.normalize(batch.queries, dim=-1)
+        c = F.normalize(batch.candidates, dim=-1)
+        s = torch.einsum("bh,bkh->bk", q, c).float() * self.scale
+        log_p = F.log_softmax(s, dim=1)
+        target = F.softmax(batch.candidate_teacher.to(s.device).float(), dim=1)
+        loss = F.kl_div(log_p, target, reduction="batchmean")
+        if self.nll_weight > 0:
+            loss = loss + self.nll_weight * -log_p[:, 0].mean()
+        return loss

@@ -117,6 +117,7 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
         raise ValueError(f"loss {loss_fn.name!r} needs teacher scores the plan does not give")
     plan.use_loss(loss_fn)
     weighted = "weights" in loss_fn.consumes
+    listed = "candidates" in loss_fn.consumes and retrieval is None
     model.to(dev)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=budget.learning_rate, weight_decay=0.0,
@@ -154,6 +155,14 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                 batch.teacher = torch.from_numpy(teacher[rows]).to(dev)
             if weighted and (w := plan.negative_weights(pairs, rows)) is not None:
                 batch.weights = torch.from_numpy(w).to(dev)
+            if listed and (got := plan.candidate_lists(pairs, rows)) is not None:
+                lists, ranker = got
+                batch.candidates = docs[torch.tensor([[doc_row[d] for d in line]
+                                                      for line in lists], device=dev)]
+                batch.candidate_labels = torch.tensor(
+                    [[d in pairs.relevant.get(pairs.query_ids[r], ()) for d in line]
+                     for r, line in zip(rows, lists)], dtype=torch.bool, device=dev)
+                batch.candidate_teacher = torch.from_numpy(ranker).to(dev)
             loss = loss_fn(batch)
             opt.zero_grad(set_to_none=True)
             if scaler is not None:
