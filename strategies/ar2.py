@@ -12,16 +12,9 @@ from negbench.harness.errors import NegbenchError
 from negbench.harness.training.dynamic import ModelView, TrainingPlan
 from negbench.harness.training.method import Recipe
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler, training_pairs
-from negbench.strategies.dense_candidates import dense_candidates
-from negbench.strategies.engine import (
-    Pair,
-    WindowParams,
-    check_num_negatives,
-    mine_from_rankings,
-    pair_rng,
-    pair_windows,
-)
-from negbench.strategies.refreshing import check_refresh_every
+from negbench.strategies.dense_candidates import dense_candidates, dense_window_rows
+from negbench.strategies.engine import Pair, check_num_negatives, pair_windows
+from negbench.strategies.refreshing import check_refresh_every, weighted_draw
 from negbench.strategies.registry import register
 
 
@@ -218,15 +211,13 @@ class Ar2Plan(TrainingPlan):
         if not self.resample:
             return None
         out = {}
-        k = self.params.num_negatives
-        for (q, pos), ids in self.lists.items():
-            negs, s = ids[1:], self.scores[(q, pos)][1:] / self.params.temperature
-            if len(negs) < k:
-                continue
-            prob = np.exp(s - s.max())
-            idx = pair_rng(self.ctx.seed, q, f"ar2|{step}|{pos}").choice(
-                len(negs), size=k, replace=False, p=prob / prob.sum())
-            out[(q, pos)] = tuple(negs[int(i)] for i in sorted(idx))
+        for pair, ids in self.lists.items():
+            z = self.scores[pair][1:] / self.params.temperature
+            negs = weighted_draw(self.ctx.seed, pair, f"ar2|{step}", ids[1:],
+                                 np.exp(z - z.max()) if len(z) else z,
+                                 self.params.num_negatives)
+            if negs is not None:
+                out[pair] = negs
         return out
 
     def details(self) -> dict:
@@ -268,9 +259,7 @@ class Ar2Negatives(Sampler):
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         self.params.check()
-        cand = dense_candidates(ctx, self.params.range_max)
-        return mine_from_rankings(ctx, cand.pairs, cand.rank, WindowParams(
-            range_max=self.params.range_max, num_negatives=self.params.num_negatives))
+        return dense_window_rows(ctx, self.params.range_max, self.params.num_negatives)
 
     def training_plan(self, ctx: MiningContext, budget, track: str) -> Ar2Plan:
         return Ar2Plan(ctx, self.params)

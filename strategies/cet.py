@@ -11,16 +11,9 @@ from negbench.harness.errors import NegbenchError
 from negbench.harness.training.dynamic import ModelView, TrainingPlan
 from negbench.harness.training.method import Recipe
 from negbench.strategies.base import MiningContext, NegativeRow, Sampler
-from negbench.strategies.dense_candidates import dense_candidates
-from negbench.strategies.engine import (
-    Pair,
-    WindowParams,
-    check_num_negatives,
-    mine_from_rankings,
-    pair_rng,
-    pair_windows,
-)
-from negbench.strategies.refreshing import check_refresh_every
+from negbench.strategies.dense_candidates import dense_candidates, dense_window_rows
+from negbench.strategies.engine import Pair, check_num_negatives, pair_windows
+from negbench.strategies.refreshing import check_refresh_every, weighted_draw
 from negbench.strategies.registry import register
 
 
@@ -198,15 +191,11 @@ class CetPlan(TrainingPlan):
         self._fit(q_emb, view.doc_vectors, step)
         if not self.resample:
             return None
-        out = {}
-        k = self.params.num_negatives
-        for (q, pos), window in self.windows.items():
-            w = np.asarray([self.weight.get((q, d), 1.0) for d in window]) + 1e-9
-            rng = pair_rng(self.ctx.seed, q, f"cet|{step}|{pos}")
-            idx = rng.choice(len(window), size=min(k, len(window)), replace=False,
-                             p=w / w.sum())
-            out[(q, pos)] = tuple(window[int(i)] for i in sorted(idx))
-        return {pair: negs for pair, negs in out.items() if len(negs) == k}
+        drawn = {pair: weighted_draw(self.ctx.seed, pair, f"cet|{step}", window,
+                                     [self.weight.get((pair[0], d), 1.0) for d in window],
+                                     self.params.num_negatives)
+                 for pair, window in self.windows.items()}
+        return {pair: negs for pair, negs in drawn.items() if negs is not None}
 
     def details(self) -> dict:
         return {"cet_rounds": self.rounds,
@@ -244,9 +233,7 @@ class CetNegatives(Sampler):
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         self.params.check()
-        cand = dense_candidates(ctx, self.params.range_max)
-        return mine_from_rankings(ctx, cand.pairs, cand.rank, WindowParams(
-            range_max=self.params.range_max, num_negatives=self.params.num_negatives))
+        return dense_window_rows(ctx, self.params.range_max, self.params.num_negatives)
 
     def training_plan(self, ctx: MiningContext, budget, track: str) -> CetPlan:
         return CetPlan(ctx, self.params)

@@ -12,7 +12,7 @@ from negbench.harness.data.collection import Corpus
 from negbench.harness.io.trec_files import Hits
 from negbench.harness.retrieval.dense_search import search_run
 from negbench.strategies.base import MiningContext, training_pairs
-from negbench.strategies.engine import ranking_depth
+from negbench.strategies.engine import WindowParams, mine_from_rankings, ranking_depth
 
 
 class DenseRanker:
@@ -77,3 +77,11 @@ def dense_candidates(ctx: MiningContext, range_max: int) -> DenseCandidates:
     pscores = {(q, p): float(np.dot(q_emb[qrow[q]], ranker.doc_emb[drow[p]])) for q, p in pairs}
     queries = {q: ctx.train.queries[q] for q in qids}
     return DenseCandidates(pairs, rankings, pscores, ranker, queries, depth)
+
+
+def dense_window_rows(ctx: MiningContext, range_max: int, num_negatives: int) -> list:
+    """``dense``'s negatives: uniform draws from each pair's top ``range_max`` non-positives of
+    the base model (the step-0 negatives of methods that then weight or re-choose them)."""
+    cand = dense_candidates(ctx, range_max)
+    return mine_from_rankings(ctx, cand.pairs, cand.rank,
+                              WindowParams(range_max=range_max, num_negatives=num_negatives))

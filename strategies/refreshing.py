@@ -18,7 +18,7 @@ from negbench.harness.training.batching import ClusterBatches, kmeans_labels
 from negbench.harness.training.dynamic import ModelView, TrainingPlan
 from negbench.harness.training.pairs import TrainingPairs
 from negbench.strategies.base import MiningContext, NegativeRow, training_pairs
-from negbench.strategies.engine import Pair, Ranker, WindowParams, mine_from_rankings
+from negbench.strategies.engine import Pair, Ranker, WindowParams, mine_from_rankings, pair_rng
 
 
 def check_refresh_every(name: str, refresh_every: int) -> None:
@@ -105,3 +105,15 @@ class ClusterPlan(TrainingPlan):
 
     def refresh(self, view: ModelView, step: int, total: int) -> None:
         self.composer.update(self._labels(view.encode_queries(self.texts)))
+
+
+def weighted_draw(seed: int, pair: Pair, tag: str, ids: list[str], weights, k: int
+                  ) -> tuple[str, ...] | None:
+    """``k`` of ``ids`` drawn without replacement with probability proportional to
+    ``weights`` (seeded per pair and ``tag``), in list order; None when fewer than ``k``."""
+    if len(ids) < k:
+        return None
+    w = np.asarray(weights, dtype=np.float64) + 1e-9
+    idx = pair_rng(seed, pair[0], f"{tag}|{pair[1]}").choice(len(ids), size=k, replace=False,
+                                                             p=w / w.sum())
+    return tuple(ids[int(i)] for i in sorted(idx))

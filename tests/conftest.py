@@ -81,6 +81,19 @@ def tiny_encoder(tiny_model_dir, cache_dir):
 
 
 @pytest.fixture(scope="session")
+def scifact_ctx(scifact, tiny_encoder, cache_dir):
+    """A sampler's MiningContext on real SciFact: the tiny model as the dense encoder, BM25,
+    seed 13, length 64."""
+    from negbench.harness.retrieval.bm25 import BM25
+    from negbench.strategies.base import MiningContext
+
+    bm25 = BM25(scifact.corpus, cache_dir)
+    return MiningContext(corpus=scifact.corpus, train=scifact.train, exclude=scifact.exclude,
+                         seed=13, max_length=64, dense=lambda: tiny_encoder,
+                         bm25=lambda: bm25, extra={"cache_dir": cache_dir})
+
+
+@pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     """One embedding/index cache for the whole test session (encodings are shared)."""
     return tmp_path_factory.mktemp("negbench-cache")

@@ -9,20 +9,14 @@ import pytest
 
 from negbench.harness.training.budget import get_budget
 from negbench.harness.training.pairs import training_pairs as build_pairs
-from negbench.strategies.base import MiningContext
 from negbench.strategies.registry import get_sampler
 
 MAXLEN = 64
 
 
 @pytest.fixture(scope="module")
-def ctx(scifact, tiny_encoder, cache_dir):
-    from negbench.harness.retrieval.bm25 import BM25
-
-    bm25 = BM25(scifact.corpus, cache_dir)
-    return MiningContext(corpus=scifact.corpus, train=scifact.train, exclude=scifact.exclude,
-                         seed=13, max_length=MAXLEN, dense=lambda: tiny_encoder,
-                         bm25=lambda: bm25, extra={"cache_dir": cache_dir})
+def ctx(scifact_ctx):
+    return scifact_ctx
 
 
 def test_em_recovers_a_known_selection_and_relevance_model():
