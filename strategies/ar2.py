@@ -179,11 +179,11 @@ class Ar2Plan(TrainingPlan):
             at += len(ids)
         held = [self.scores[pair] for pair in self.heldout_pairs if len(self.lists[pair]) > 1]
         acc = float(np.mean([s[0] > s[1:].max() for s in held])) if held else None
+        after = self.ranker.fingerprint()
         self.rounds.append({"step": step, "ranker_steps": train_steps,
                             "ranker_loss": round(float(np.mean(losses)), 4) if losses else None,
                             "ranker_heldout_accuracy": None if acc is None else round(acc, 4),
-                            "ranker_changed": self.ranker.fingerprint() != before,
-                            "ranker_fingerprint": self.ranker.fingerprint(),
+                            "ranker_changed": after != before, "ranker_fingerprint": after,
                             "candidates": p.range_max})
 
     def use_loss(self, loss) -> None:

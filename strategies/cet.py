@@ -81,7 +81,10 @@ class PoolItems:
 
 def pool_items(ctx: MiningContext, windows: dict[Pair, list[str]], pool_depth: int
                ) -> PoolItems:
-    qids = sorted({q for q, _ in windows})
+    by_query: dict[str, set[str]] = {}
+    for (q, _), w in windows.items():
+        by_query.setdefault(q, set()).update(w)
+    qids = sorted(by_query)
     hits = ctx.bm25().search({q: ctx.train.queries[q] for q in qids}, pool_depth)
     queries, docs, observed, judged, feats = [], [], [], [], []
     for q in qids:
@@ -89,7 +92,7 @@ def pool_items(ctx: MiningContext, windows: dict[Pair, list[str]], pool_depth: i
         score = dict(hits.get(q, []))
         top = max(score.values(), default=1.0) or 1.0
         qrels = ctx.train.qrels.get(q, {})
-        cands = sorted({d for (qq, _), w in windows.items() if qq == q for d in w})
+        cands = sorted(by_query[q])
         positives = sorted(d for d, r in qrels.items() if r > 0)
         for d, o in [(d, 1) for d in positives] + [(d, 0) for d in cands if d not in positives]:
             queries.append(q)

@@ -177,9 +177,7 @@ def samplers_page() -> str:
             "| --- | --- | --- | --- | --- | --- |"]
     for name, cls in samplers.items():
         r = cls.get_recipe()
-        control = "-" if r.control is None else r.control[0] + (
-            "[" + ",".join(f"{k}={v}" for k, v in sorted(dict(r.control[1]).items())) + "]"
-            if r.control[1] else "")
+        control = r.control_label or "-"
         out.append(f"| `{name}` | `{_cell(r.describe_loss())}` | {'on' if r.mask else 'off'} | "
                    f"{_cell(r.schedule)} | `{control}` | {_cell(r.query_side or 'as published')} |")
     for name, cls in samplers.items():

@@ -29,9 +29,8 @@ def cmd_strategies(args) -> int:
     recipes = []
     for name, cls in available().items():
         r = cls.get_recipe()
-        control = (f"{r.control[0]}[{','.join(f'{k}={v}' for k, v in r.control[1].items())}]"
-                   if r.control and r.control[1] else r.control[0] if r.control else "-")
-        recipes.append([name, r.describe_loss(), "on" if r.mask else "off", r.schedule, control,
+        recipes.append([name, r.describe_loss(), "on" if r.mask else "off", r.schedule,
+                        r.control_label or "-",
                         r.query_side or "-"])
     print(tabulate(recipes, headers=["sampler", "loss", "in-batch mask", "schedule",
                                      "window control", "query-side track"],

@@ -82,13 +82,14 @@ class TrainingSetup:
         return self.method_for(sampler).mask
 
 
-def check_method(name: str, setup: TrainingSetup) -> None:
+def check_method(name: str, setup: TrainingSetup, method=None) -> None:
     """Refuse, before anything runs, a method its sampler or track cannot train: a loss that
     needs inputs the sampler's plan does not provide (ADORE's per-step top-k, a teacher's
     scores), a loss over own negatives for a sampler without any, a recipe that needs the full
-    track on the query-side track."""
+    track on the query-side track. ``method``: ``setup.method_for(name)`` when already
+    resolved."""
     cls = get_sampler(name)
-    loss, recipe = setup.method_for(name).loss, cls.get_recipe()
+    loss, recipe = (method or setup.method_for(name)).loss, cls.get_recipe()
     missing = sorted(set(loss.requires) - set(cls.provides))
     if missing:
         raise NegbenchError(f"sampler {name!r} with loss {loss.name!r}: the loss needs "
@@ -115,13 +116,14 @@ def window_controls(samplers: list[tuple[str, dict]], setup: TrainingSetup
     have = {_identity(n, p) for n, p in samplers}
     out = []
     for name, _ in samplers:
-        control = get_sampler(name).get_recipe().control
-        if control is None or _identity(control[0], dict(control[1])) in have:
+        recipe = get_sampler(name).get_recipe()
+        if recipe.control is None:
             continue
-        cname, cparams = control[0], dict(control[1])
+        cname, cparams = recipe.control[0], dict(recipe.control[1])
+        if _identity(cname, cparams) in have:
+            continue
         have.add(_identity(cname, cparams))
-        inner = ",".join(f"{k}={v}" for k, v in sorted(cparams.items()))
-        out.append((cname, cparams, f"{cname}[{inner}]" if inner else cname))
+        out.append((cname, cparams, recipe.control_label))
     return out
 
 
@@ -135,20 +137,20 @@ def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[in
     for name, params, label in [(n, p, "") for n, p in samplers] + window_controls(samplers,
                                                                                  setup):
         get_sampler(name).check_track(setup.track)
-        check_method(name, setup)
+        method = setup.method_for(name)
+        check_method(name, setup, method)
         p = get_sampler(name).from_dict(params).params_dict()
         n = p.get("num_negatives")
         if isinstance(n, int) and n > budget.negatives_per_example:
             raise NegbenchError(f"sampler {name!r}: num_negatives={n} but budget "
                                 f"{budget.name!r} trains with {budget.negatives_per_example} "
                                 "negative(s) per pair; lower it or use a budget with more")
-        resolved.append((name, p, label))
+        resolved.append((name, p, label, method))
     trust = getattr(ws, "trust_remote_code", False)
     prompts = ws.prompts.to_dict() if hasattr(ws, "prompts") else {}
     configs = []
     for seed in seeds:
-        for name, params, label in resolved:
-            method = setup.method_for(name)
+        for name, params, label, method in resolved:
             configs.append(RunConfig(
                 ws.suite.name, name, params, seed, budget, ws.model_name, trust, setup.track,
                 setup.precision, method.mask, prompts, setup.mode, method.loss.name,

@@ -109,13 +109,9 @@ def _control_of(recs: list[dict]) -> str | None:
 
     name = (recs[0].get("sampler") or {}).get("name")
     try:
-        control = get_sampler(name).get_recipe().control
+        return get_sampler(name).get_recipe().control_label
     except NegbenchError:
         return None
-    if control is None:
-        return None
-    inner = ",".join(f"{k}={v}" for k, v in sorted(dict(control[1]).items()))
-    return f"{control[0]}[{inner}]" if inner else control[0]
 
 
 def to_markdown(rows: list[Component], measure: str, baseline: str) -> str:

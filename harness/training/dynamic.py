@@ -132,6 +132,28 @@ class TrainingPlan:
         return out
 
 
+class PlanInputs:
+    """What a plan hands the run's loss beside the batch, on either track: the plan is told
+    the loss, teacher scores are taken once (refused when the loss requires them and the plan
+    has none), and ``fill`` adds each batch's teacher scores and negative weights."""
+
+    def __init__(self, plan: TrainingPlan, pairs: TrainingPairs, loss) -> None:
+        plan.use_loss(loss)
+        self.plan, self.pairs = plan, pairs
+        self.teacher = plan.teacher_scores(pairs) if "teacher" in loss.consumes else None
+        if "teacher" in loss.requires and self.teacher is None:
+            raise ValueError(f"loss {loss.name!r} needs teacher scores the plan does not give")
+        self.weighted = "weights" in loss.consumes
+
+    def fill(self, batch, rows: list[int], device) -> None:
+        import torch
+
+        if self.teacher is not None:
+            batch.teacher = torch.from_numpy(self.teacher[rows]).to(device)
+        if self.weighted and (w := self.plan.negative_weights(self.pairs, rows)) is not None:
+            batch.weights = torch.from_numpy(w).to(device)
+
+
 def negatives_sha256(pairs: TrainingPairs) -> str:
     """sha256 of the training pairs' current negative ids (one JSON line per pair)."""
     h = hashlib.sha256()

@@ -19,7 +19,13 @@ import numpy as np
 from negbench.harness.errors import NegbenchError
 from negbench.harness.training.batching import shared_negatives
 from negbench.harness.training.budget import Budget
-from negbench.harness.training.dynamic import ModelView, TrainingPlan, TrainStats, run_refresh
+from negbench.harness.training.dynamic import (
+    ModelView,
+    PlanInputs,
+    TrainingPlan,
+    TrainStats,
+    run_refresh,
+)
 from negbench.harness.training.masking import in_batch_mask
 from negbench.harness.training.pairs import TrainingPairs
 
@@ -84,21 +90,20 @@ class LiveCollator:
 
 
 def planned_loss(model, pairs: TrainingPairs, mask: bool, live: LiveNegatives | None = None,
-                 stats: TrainStats | None = None, loss=None, teacher: np.ndarray | None = None,
-                 plan: TrainingPlan | None = None):
+                 stats: TrainStats | None = None, loss=None, plan: TrainingPlan | None = None):
     """A sentence-transformers loss module computing ``loss`` (a
     ``harness.training.losses.Loss``, default MNRL) on the Trainer's embeddings, with the
     in-batch mask (``masking.in_batch_mask``: copies of a row's own positive, and when ``mask``
-    other rows' documents judged relevant to the row's query) and, for a loss that distils,
-    the ``teacher`` scores of each row, and for a loss that consumes weights the ``plan``'s
-    negative weights; counts the pairs it trains on in ``stats``."""
-    import torch
+    other rows' documents judged relevant to the row's query) and what the ``plan`` hands the
+    loss (``dynamic.PlanInputs``: teacher scores, negative weights); counts the pairs it
+    trains on in ``stats``."""
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     from negbench.harness.training.losses import MNRL, LossBatch
 
     live = live or LiveNegatives(pairs)
     loss_fn = loss or MNRL()
+    inputs = PlanInputs(plan or TrainingPlan(), pairs, loss_fn)
 
     class _PlannedLoss(MultipleNegativesRankingLoss):
         def compute_loss_from_embeddings(self, embeddings, labels):
@@ -111,12 +116,7 @@ def planned_loss(model, pairs: TrainingPairs, mask: bool, live: LiveNegatives | 
                                for c in range(len(pairs.doc_ids))],
                               pairs.relevant, device, judged=mask)
             batch = LossBatch(embeddings[0], list(embeddings[1:]), m)
-            rows = [r for r, _ in decoded]
-            if teacher is not None:
-                batch.teacher = torch.from_numpy(teacher[rows]).to(device)
-            if plan is not None and "weights" in loss_fn.consumes and (
-                    w := plan.negative_weights(pairs, rows)) is not None:
-                batch.weights = torch.from_numpy(w).to(device)
+            inputs.fill(batch, [r for r, _ in decoded], device)
             return loss_fn(batch)
 
     return _PlannedLoss(model)
@@ -184,10 +184,6 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
     if plan.retrieve_depth:
         raise ValueError("per-step retrieval against a fixed index is the query-side track's")
     live = LiveNegatives(pairs)
-    teacher = (plan.teacher_scores(pairs) if loss is not None and "teacher" in loss.consumes
-               else None)
-    if loss is not None:
-        plan.use_loss(loss)
     steps = budget.num_steps(len(pairs))
     model.max_seq_length = budget.train_max_length
     args = SentenceTransformerTrainingArguments(
@@ -225,7 +221,7 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
     trainer = SentenceTransformerTrainer(model=model, args=args,
                                          train_dataset=training_dataset(pairs, prompts),
                                          loss=planned_loss(model, pairs, mask, live, plan.stats,
-                                                           loss, teacher, plan),
+                                                           loss, plan),
                                          callbacks=[Refresh(), *callbacks])
     if plan.dynamic:
         trainer.data_collator = LiveCollator(trainer.data_collator, live,

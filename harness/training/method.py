@@ -45,6 +45,16 @@ class Recipe:
     control: tuple[str, Mapping[str, object]] | None = None
     query_side: str = ""
 
+    @property
+    def control_label(self) -> str | None:
+        """The control's row name: ``sampler[k=v,...]`` (parameters sorted), or the sampler
+        alone without parameters; None for a static sampler."""
+        if self.control is None:
+            return None
+        name, params = self.control
+        inner = ",".join(f"{k}={v}" for k, v in sorted(dict(params).items()))
+        return f"{name}[{inner}]" if inner else name
+
     def describe_loss(self) -> str:
         from negbench.harness.training.losses import get_loss
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from negbench.harness.training.batching import duplicate_free_batches  # noqa: F401 - re-export
 from negbench.harness.training.budget import Budget
-from negbench.harness.training.dynamic import ModelView, TrainingPlan, run_refresh
+from negbench.harness.training.dynamic import ModelView, PlanInputs, TrainingPlan, run_refresh
 from negbench.harness.training.masking import in_batch_mask
 from negbench.harness.training.pairs import TrainingPairs
 
@@ -112,11 +112,7 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
     retrieval = (StepRetrieval(docs, doc_row, pairs, exclude or {}, plan.retrieve_depth, seed,
                                "candidates" in loss_fn.consumes)
                  if plan.retrieve_depth else None)
-    teacher = plan.teacher_scores(pairs) if "teacher" in loss_fn.consumes else None
-    if "teacher" in loss_fn.requires and teacher is None:
-        raise ValueError(f"loss {loss_fn.name!r} needs teacher scores the plan does not give")
-    plan.use_loss(loss_fn)
-    weighted = "weights" in loss_fn.consumes
+    inputs = PlanInputs(plan, pairs, loss_fn)
     listed = "candidates" in loss_fn.consumes and retrieval is None
     model.to(dev)
     model.train()
@@ -151,10 +147,7 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
                 retrieval(rows, q, batch, batch_ids, plan.stats)
             batch.mask = in_batch_mask([pairs.query_ids[r] for r in rows], batch_ids,
                                        pairs.relevant, dev, judged=mask)
-            if teacher is not None:
-                batch.teacher = torch.from_numpy(teacher[rows]).to(dev)
-            if weighted and (w := plan.negative_weights(pairs, rows)) is not None:
-                batch.weights = torch.from_numpy(w).to(dev)
+            inputs.fill(batch, rows, dev)
             if listed and (got := plan.candidate_lists(pairs, rows)) is not None:
                 lists, ranker = got
                 batch.candidates = docs[torch.tensor([[doc_row[d] for d in line]
