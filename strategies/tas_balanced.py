@@ -199,5 +199,9 @@ class TasPlan(ClusterPlan):
         wanted = sorted({(pairs.query_ids[r], c[r]) for r in rows for c in pairs.doc_ids
                          if c[r] is not None})
         score = self.sampler._teacher_scores(self.ctx, wanted)
-        return np.asarray([[score.get((pairs.query_ids[r], c[r]), 0.0) for c in pairs.doc_ids]
-                           for r in rows], dtype=np.float32)
+        out = np.asarray([[score.get((pairs.query_ids[r], c[r]), 0.0) for c in pairs.doc_ids]
+                          for r in rows], dtype=np.float64)
+        if self.sampler.params.teacher != "bm25":  # the cross-encoder's sigmoid -> its logit:
+            p = np.clip(out, 1e-6, 1 - 1e-6)  # margins of logits add, those of probabilities
+            out = np.log(p / (1 - p))  # saturate
+        return out.astype(np.float32)

@@ -129,10 +129,30 @@ def test_lambda_pairwise_weights_pairs_by_their_ranks_under_the_current_scores()
 def test_margin_mse_regresses_the_students_margin_on_the_teachers():
     q, pos, neg = _batch()
     teacher = torch.tensor([[5.0, 1.0], [2.0, 3.0], [0.0, -4.0]])
-    got = get_loss("margin-mse", {"scale": "1"})(LossBatch(q, [pos, neg], teacher=teacher))
+    got = get_loss("margin-mse", {"scale": "1", "teacher_scale": "1"})(
+        LossBatch(q, [pos, neg], teacher=teacher))
     want = sum(((cos(q[i], pos[i]) - cos(q[i], neg[i])) - (teacher[i, 0] - teacher[i, 1])) ** 2
                for i in range(3)) / 3
     assert got.item() == pytest.approx(float(want), rel=1e-5)
+
+
+def test_margin_mse_puts_the_teachers_margins_on_the_students_scale():
+    """A cross-encoder's probabilities differ by ~0.02 where a cosine student's margins are
+    ~2-6: regressed unscaled, every margin is pulled to ~0 and the student flattens (the
+    SciFact recipe run collapsed to nDCG@10 0.007). "auto" fits the factor once, on the first
+    batch, so the loss does not depend on the teacher's units."""
+    q, pos, neg = _batch()
+    teacher = torch.tensor([[0.25, 0.21], [0.22, 0.23], [0.24, 0.20]])
+    first, other = get_loss("margin-mse", {}), get_loss("margin-mse", {})
+    a = first(LossBatch(q, [pos, neg], teacher=teacher)).item()
+    b = other(LossBatch(q, [pos, neg], teacher=teacher * 100)).item()
+    assert a == pytest.approx(b, rel=1e-4)
+    student = torch.tensor([float(cos(q[i], pos[i]) - cos(q[i], neg[i])) for i in range(3)]) * 20
+    fitted = float(student.std() / (teacher[:, 0] - teacher[:, 1]).std())
+    assert first._fitted == pytest.approx(fitted,
+                                          rel=1e-4)
+    again = first(LossBatch(q, [pos, neg], teacher=teacher * 3)).item()  # fixed after batch 1
+    assert again != pytest.approx(a, rel=1e-3)
 
 
 def test_triplet_is_the_hinge_on_cosine_margins():

@@ -303,15 +303,31 @@ class MarginMSE(Loss):
     requires: ClassVar[frozenset[str]] = frozenset({"teacher"})
     scale: float = 20.0
     in_batch_weight: float = 0.0
+    # the teacher's margins in the student's units: a number, or "auto" = sd(student margins) /
+    # sd(teacher margins) on the first batch, then fixed (a cosine student's margins and a
+    # cross-encoder's logit margins live on different scales; regressing one on the other
+    # unscaled can flatten the student to a constant ranking)
+    teacher_scale: float | str = "auto"
+
+    def teacher_factor(self, student: Tensor, teacher: Tensor) -> float:
+        """The factor applied to the teacher's margins (fitted once for ``"auto"``)."""
+        if self.teacher_scale != "auto":
+            return float(self.teacher_scale)
+        if getattr(self, "_fitted", None) is None:
+            ts, ss = float(teacher.std()), float(student.detach().std())
+            self._fitted = ss / ts if ts > 0 and ss > 0 else 1.0
+        return self._fitted
 
     def __call__(self, batch: LossBatch) -> Tensor:
         self.check(batch)
         s = torch.stack([_own(batch.queries, d) for d in batch.docs], dim=1).float() * self.scale
         t = batch.teacher.to(s.device).float()
-        loss = F.mse_loss(s[:, :1] - s[:, 1:], t[:, :1] - t[:, 1:])
+        margins = s[:, :1] - s[:, 1:]
+        factor = self.teacher_factor(margins, t[:, :1] - t[:, 1:])
+        loss = F.mse_loss(margins, factor * (t[:, :1] - t[:, 1:]))
         if self.in_batch_weight > 0 and batch.teacher_in_batch is not None:
             full = (_cos(batch.queries, torch.cat(list(batch.docs))) * self.scale).float()
-            tb = batch.teacher_in_batch.to(full.device).float()
+            tb = factor * batch.teacher_in_batch.to(full.device).float()
             pos, tpos = full.diagonal()[:, None], tb.diagonal()[:, None]
             keep = ~torch.eye(full.size(0), full.size(1), dtype=torch.bool, device=full.device)
             if batch.mask is not None:
