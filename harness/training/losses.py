@@ -107,12 +107,25 @@ def get_loss(name: str, params: Mapping[str, object] | None = None) -> Loss:
     return cls(**values)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _convert(raw: object, field: dataclasses.Field, loss: str) -> object:
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
     if not isinstance(raw, str):
         return raw
     text = raw.strip()
     try:
+        if kind.startswith("float | str"):  # a number or a word the loss knows ("auto")
+            value = float(text) if _is_number(text) else text
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError
+            return value
         if kind.startswith("float"):
             value = float(text)
             if not math.isfinite(value):
@@ -308,6 +321,13 @@ class MarginMSE(Loss):
     # cross-encoder's logit margins live on different scales; regressing one on the other
     # unscaled can flatten the student to a constant ranking)
     teacher_scale: float | str = "auto"
+
+    def __post_init__(self) -> None:
+        ok = self.teacher_scale == "auto" or (
+            isinstance(self.teacher_scale, (int, float)) and self.teacher_scale > 0)
+        if not ok:
+            raise NegbenchError(f"--loss-param teacher_scale={self.teacher_scale}: expected "
+                                "'auto' or a positive number")
 
     def teacher_factor(self, student: Tensor, teacher: Tensor) -> float:
         """The factor applied to the teacher's margins (fitted once for ``"auto"``)."""
