@@ -1,24 +1,30 @@
-"""Calibrate the seed-aware test (``stats.seed_test``) on real committed per-query scores.
+"""Calibrate the seed-aware test (``stats.seed_test``) on real committed per-query scores,
+with the query component in the null.
 
-Null: two "samplers" that are the same method run with different seeds. Each is ``k`` synthetic
-seeds built from one real sampler's real seeds (``stats.synthetic_seeds``: the real per-query
-means + a seed effect N(0, sd^2) + seed-by-query noise resampled from the real seeds'
-residuals), cycling over the samplers of the folder. The false-positive rate should be <= alpha;
-the query-level paired t-test on seed means (which ignores seed variance) is shown for contrast.
-Power: the same with A shifted by an effect. Real-only check: each real seed of each sampler
-against that sampler's other real seeds (1 vs 2 seeds; the single seed borrows the seed
-variance). MDE: every sampler against the baseline, projected to 3, 5 and 10 seeds.
+Nulls (``harness.reporting.simulate``): two simulated samplers with k seeds each whose
+population difference is 0, built from a real pair (each trained sampler vs the baseline,
+cycling): each side's real per-query means, the pair's systematic per-query differences
+centred to 0, over queries drawn with replacement (so the per-query difference variance,
+~40% of a real comparison's, is in every simulated grid), plus each side's seed effects and
+resampled seed-by-query residuals. "same method" = both sides from one sampler (the old
+calibration: no query component). Paired = common random numbers (the same real seed rows
+and signs on both sides, correlated seed effects), as when both sides ran the same seeds.
+Cross-fitted: ``--crossfit-queries`` queries drawn from the real ones, dealt into
+``--folds`` folds, each fold with its own seed effects (one run per fold and seed).
 
-Usage (about 30 s on 2 cores)::
+Power: the same grids with A shifted by each effect, at α and at the corrected level α/m
+(the Holm family's strictest step, m = ``--family``). MDE: every sampler against the
+baseline now (α, α/m) and projected to the cross-fitted design.
 
-    python benchmarks/seed_test_calibration.py --records results/legacy-16-steps/scifact \\
+Usage (about 1 min on 2 cores)::
+
+    python benchmarks/seed_test_calibration.py --records results/runs/scifact-query-side \\
         --sims 1000
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from pathlib import Path
 
@@ -26,10 +32,11 @@ import numpy as np
 from scipy import stats as sps
 
 from negbench.harness.evaluation.records import read_records
-from negbench.harness.reporting import stats
+from negbench.harness.reporting import simulate, stats
 
 
 def seed_matrices(folder: Path, measure: str) -> dict[str, np.ndarray]:
+    """seeds x queries scores per trained sampler with >= 2 seeds (rows in seed order)."""
     records = [r for r in read_records(folder) if r["kind"] == "trained"]
     qids = sorted(records[0]["per_query"][measure])
     out: dict[str, list] = {}
@@ -38,97 +45,121 @@ def seed_matrices(folder: Path, measure: str) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in out.items() if len(v) >= 2}
 
 
-def upper95(k: int, n: int) -> float:
-    """Clopper-Pearson 95% upper bound of a rate k/n."""
-    return 1.0 if k == n else float(sps.beta.ppf(0.975, k + 1, n - k))
+def bounds(k: int, n: int) -> str:
+    """Clopper-Pearson 95% interval of a rate k/n."""
+    lo = 0.0 if k == 0 else float(sps.beta.ppf(0.025, k, n - k + 1))
+    hi = 1.0 if k == n else float(sps.beta.ppf(0.975, k + 1, n - k))
+    return f"[{lo:.3f}, {hi:.3f}]"
 
 
-def simulate(seeds: dict[str, np.ndarray], k: int, seed_sd: float | None, n_sim: int,
-             effect: float, alpha: float, rng: np.random.Generator) -> tuple[int, int, float]:
-    """(seed-aware rejections, query-level rejections, median MDE) over ``n_sim`` comparisons."""
-    names = sorted(seeds)
-    hits = naive = 0
+def simulate_rates(seeds, pairs, k, n_sim, effect, paired, rng, levels, same=False,
+                   folds=0, n_queries=0, seed_sd=None) -> tuple[list[int], float]:
+    """Rejections at each level over ``n_sim`` simulated grids, and the median MDE at the
+    first level."""
+    hits = [0] * len(levels)
     mdes = []
     for i in range(n_sim):
-        real = seeds[names[i % len(names)]]
-        a = stats.synthetic_seeds(real, k, rng, seed_sd) + effect
-        b = stats.synthetic_seeds(real, k, rng, seed_sd)
-        st = stats.seed_test(a, b, alpha=alpha)
-        hits += st.p < alpha
-        naive += stats.paired_t(a.mean(axis=0), b.mean(axis=0)) < alpha
+        a_name, b_name = pairs[i % len(pairs)]
+        real_b = seeds[a_name] if same else seeds[b_name]
+        if folds:
+            a, b, blocks = simulate.crossfit_pair(seeds[a_name], real_b, k, folds, n_queries,
+                                                  rng, effect, paired)
+        else:
+            a, b = simulate.null_pair(seeds[a_name], real_b, k, rng, effect, seed_sd,
+                                      paired=paired)
+            blocks = None
+        st = stats.seed_test(a, b, paired=paired, blocks=blocks)
+        for j, level in enumerate(levels):
+            hits[j] += st.p < level
         mdes.append(st.mde)
-    return hits, naive, float(np.median(mdes))
+    return hits, float(np.median(mdes))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--records", default="results/legacy-16-steps/scifact",
+    p.add_argument("--records", default="results/runs/scifact-query-side",
                    help="results folder with records/ (several seeds per sampler)")
     p.add_argument("--measure", default="nDCG@10")
+    p.add_argument("--baseline", default="random")
     p.add_argument("--sims", type=int, default=1000)
     p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--seeds", default="1,3,5",
-                   help="seeds per simulated sampler (1: no seed variance estimable)")
-    p.add_argument("--seed-sds", default="0,0.004,est",
-                   help="simulated seed sd ('est' = estimated per real sampler)")
-    p.add_argument("--effects", default="0.01,0.015")
-    p.add_argument("--baseline", default="in-batch")
+    p.add_argument("--seeds", type=int, default=5, help="seeds per simulated sampler")
+    p.add_argument("--family", type=int, default=10,
+                   help="comparisons in the corrected family (α/m is the strictest step)")
+    p.add_argument("--effects", default="0.005,0.01,0.02")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--crossfit-queries", type=int, default=1109,
+                   help="labelled queries of the cross-fitted design (SciFact: 1109)")
+    p.add_argument("--seed-sds", default="est,0.004",
+                   help="seed main-effect sd of the official-split nulls: 'est' = each real "
+                        "sampler's estimate (mostly ~0 at the standard budget), or a number")
     p.add_argument("--rng", type=int, default=0)
     args = p.parse_args()
 
     t0 = time.time()
     seeds = seed_matrices(Path(args.records), args.measure)
     n_q = next(iter(seeds.values())).shape[1]
-    print(f"records: {args.records}, {args.measure}: {len(seeds)} samplers x "
-          f"{min(len(v) for v in seeds.values())}-{max(len(v) for v in seeds.values())} real "
-          f"seeds, {n_q} queries; alpha {args.alpha}, two-sided; {args.sims} simulated "
-          "comparisons per row")
-    for name, y in sorted(seeds.items()):
-        comps = stats.seed_test(y, y).components
-        print(f"  {name:10s} seed means sd {y.mean(axis=1).std(ddof=1):.4f}, seed-by-query sd "
-              f"{math.sqrt(comps.inter_a):.3f}, seed main effect sd {math.sqrt(comps.seed_a):.4f}")
-    ks = [int(x) for x in args.seeds.split(",")]
-    sds = [None if x == "est" else float(x) for x in args.seed_sds.split(",")]
+    pairs = [(s, args.baseline) for s in sorted(seeds) if s != args.baseline]
+    k, alpha = args.seeds, args.alpha
+    levels = [alpha, alpha / args.family]
     rng = np.random.default_rng(args.rng)
+    print(f"records: {args.records}, {args.measure}: {len(seeds)} samplers x "
+          f"{min(len(v) for v in seeds.values())} real seeds, {n_q} queries; {len(pairs)} "
+          f"real pairs (each sampler vs {args.baseline}); {k} vs {k} simulated seeds; "
+          f"{args.sims} simulated grids per row; two-sided α = {alpha}, corrected α/m = "
+          f"{levels[1]:g} (m = {args.family})")
+    share = [stats.seed_test(seeds[a], seeds[b], paired=True) for a, b in pairs]
+    q_share = [st.components.query / st.n_queries / st.se ** 2 for st in share if st.se > 0]
+    print(f"query component's share of Var(A - B) in the real pairs: median "
+          f"{np.median(q_share):.2f} (range {min(q_share):.2f}-{max(q_share):.2f})")
 
-    print("\nnull (same method, other seeds): false-positive rate [95% upper bound]")
-    for k in ks:
-        for sd in sds:
-            hits, naive, mde = simulate(seeds, k, sd, args.sims, 0.0, args.alpha, rng)
-            label = "estimated" if sd is None else f"{sd:g}"
-            print(f"  {k} vs {k} seeds, seed sd {label:9s}: seed-aware {hits / args.sims:.3f} "
-                  f"[{upper95(hits, args.sims):.3f}]  query-level t {naive / args.sims:.3f}  "
-                  f"(median MDE {mde:.4f})")
+    designs = [("official split", 0, n_q),
+               (f"cross-fitted {args.folds} folds x {args.crossfit_queries} queries",
+                args.folds, args.crossfit_queries)]
+    print("\nnull (population difference 0): rejection rate at α [95% interval]")
+    for label, folds, n in designs:
+        sds = [None] if folds else [None if x == "est" else float(x)
+                                    for x in args.seed_sds.split(",")]
+        rows = [(f"{name}, seed sd {'est.' if sd is None else sd}", paired, same, sd)
+                for sd in sds for name, paired, same in (
+                    ("same method (no query comp.)", False, True),
+                    ("query comp., seeds unpaired", False, False),
+                    ("query comp., seeds paired (CRN)", True, False))]
+        for name, paired, same, sd in rows:
+            if folds and same:
+                continue
+            hits, mde = simulate_rates(seeds, pairs, k, args.sims, 0.0, paired, rng, levels,
+                                       same, folds, n, sd)
+            print(f"  {label:38s} {name:46s}: {hits[0] / args.sims:.3f} "
+                  f"{bounds(hits[0], args.sims)}  (median MDE {mde:.4f})")
 
-    print("\npower (A shifted by the effect), seed sd 0.004")
-    for k in sorted({*(k for k in ks if k > 1), 10}):
+    effects = [float(x) for x in args.effects.split(",")]
+    print("\npower (A shifted by the effect; seeds paired): at α / at α/m")
+    for label, folds, n in designs:
         row = []
-        for eff in (float(x) for x in args.effects.split(",")):
-            hits, _, mde = simulate(seeds, k, 0.004, args.sims, eff, args.alpha, rng)
-            row.append(f"effect {eff:g}: {hits / args.sims:.3f}")
-        print(f"  {k} vs {k} seeds: {', '.join(row)} (median MDE {mde:.4f})")
+        for eff in effects:
+            hits, _ = simulate_rates(seeds, pairs, k, args.sims, eff, True, rng, levels,
+                                     False, folds, n)
+            row.append(f"Δ {eff:g}: {hits[0] / args.sims:.2f} / {hits[1] / args.sims:.2f}")
+        print(f"  {label:38s} " + ", ".join(row))
 
-    rej = naive = total = 0
+    rej = total = 0
     for y in seeds.values():
         for i in range(y.shape[0]):
-            rest = np.delete(y, i, axis=0)
-            rej += stats.seed_test(y[[i]], rest, alpha=args.alpha).p < args.alpha
-            naive += stats.paired_t(y[i], rest.mean(axis=0)) < args.alpha
+            rej += stats.seed_test(y[[i]], np.delete(y, i, axis=0)).p < alpha
             total += 1
-    print(f"\nreal seeds only (each seed vs the sampler's other seeds): seed-aware rejects "
-          f"{rej}/{total}, query-level t {naive}/{total}")
+    print(f"\nreal seeds only (each seed vs its sampler's other seeds): {rej}/{total} rejected")
 
-    if args.baseline in seeds:
-        print(f"\nMDE (80% power, alpha {args.alpha}) against {args.baseline}, from each "
-              "comparison's variance components, at 3 / 5 / 10 seeds per sampler:")
-        for name, y in sorted(seeds.items()):
-            if name == args.baseline:
-                continue
-            st = stats.seed_test(y, seeds[args.baseline], alpha=args.alpha)
-            proj = " / ".join(f"{stats.projected_mde(st.components, k, k, n_q):.4f}"
-                              for k in (3, 5, 10))
-            print(f"  {name:10s} diff {st.diff:+.4f}, p {st.p:.3f}, MDE now {st.mde:.4f}; "
-                  f"{proj}")
+    print(f"\nMDE (80% power) against {args.baseline} at {k} seeds: now at α / at α/m; "
+          f"cross-fitted projection ({args.folds} folds x {args.crossfit_queries} queries) "
+          "at α / at α/m")
+    for (a, b), st in zip(pairs, share):
+        c = st.components
+        proj = [stats.projected_mde(c, k, k, args.crossfit_queries, lvl, folds=args.folds)
+                for lvl in levels]
+        now = [stats.min_detectable_effect(st.se, st.df, lvl) for lvl in levels]
+        print(f"  {a:13s} diff {st.diff:+.4f}: {now[0]:.4f} / {now[1]:.4f}; "
+              f"{proj[0]:.4f} / {proj[1]:.4f}")
     print(f"\n({time.time() - t0:.0f} s)")
 
 

@@ -94,6 +94,14 @@ class Experiment(_Strict):
     keep_models: bool = False
     trust_remote_code: bool = False
     steps: int | None = Field(default=None, ge=1)
+    folds: StrictInt | None = None  # cross-fitting (docs/crossfit.md); checked by the run
+    fold_seed: StrictInt = 0
+    # sequential seeds (docs/statistics.md); checked by the run
+    target_mde: float | None = None
+    max_seeds: StrictInt | None = None
+    seed_groups: list[StrictInt] | None = None
+    baseline: str | None = None
+    spending: Literal["obrien-fleming", "pocock"] = "obrien-fleming"
     stop_after: Literal["mine", "train", "encode", "retrieve"] | None = None
     quiet: bool = False
     plugins: list[str] = []

@@ -101,8 +101,11 @@ def test_all_pairs_permutation_and_bonferroni(results, tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "report.json").read_text())
     assert len(doc["comparisons"]) == 6  # 4 systems, all pairs
+    # two families: pairs of trained systems, and pairs with a zero-shot row
     for c in doc["comparisons"]:
-        assert c["p_adj"] == pytest.approx(min(1.0, 6 * c["p"]))
+        assert 1 <= c["family"] < 6
+        assert c["p_adj"] == pytest.approx(min(1.0, c["family"] * c["p"]))
+    assert sum(1.0 / c["family"] for c in doc["comparisons"]) == pytest.approx(2)
     md = (tmp_path / "report.md").read_text()
     assert "Fisher randomization" in md and "Bonferroni" in md
     # BM25 beats every smoke-trained system on SciFact by ~0.1 nDCG@10: letters appear

@@ -17,7 +17,7 @@ import pytest
 from scipy import stats as sps
 
 from negbench.harness.errors import NegbenchError
-from negbench.harness.reporting import stats
+from negbench.harness.reporting import simulate, stats
 from negbench.harness.reporting.comparability import check_comparable
 
 RUN = Path(__file__).resolve().parents[1] / "results" / "legacy-16-steps" / "scifact"
@@ -52,8 +52,8 @@ def _rejections(seeds, k: int, seed_sd: float | None, n_sim: int, effect: float 
     seed_aware = query_level = 0
     for i in range(n_sim):
         real = seeds[names[i % len(names)]]
-        a = stats.synthetic_seeds(real, k, rng, seed_sd) + effect
-        b = stats.synthetic_seeds(real, k, rng, seed_sd)
+        a = simulate.synthetic_seeds(real, k, rng, seed_sd) + effect
+        b = simulate.synthetic_seeds(real, k, rng, seed_sd)
         seed_aware += stats.seed_test(a, b, alpha=ALPHA).p < ALPHA
         query_level += stats.paired_t(a.mean(axis=0), b.mean(axis=0)) < ALPHA
     return seed_aware / n_sim, query_level / n_sim
@@ -86,12 +86,12 @@ def test_mde_shrinks_with_seeds_and_is_the_80_percent_power_point(seeds):
     assert stats.projected_mde(comps, 5, 5, 1000) < mdes[2]  # more queries help too
     # the MDE printed for a comparison matches the power actually achieved at that effect
     real = seeds["random"]
-    st = stats.seed_test(stats.synthetic_seeds(real, 5, np.random.default_rng(3), 0.004),
-                         stats.synthetic_seeds(real, 5, np.random.default_rng(4), 0.004))
+    st = stats.seed_test(simulate.synthetic_seeds(real, 5, np.random.default_rng(3), 0.004),
+                         simulate.synthetic_seeds(real, 5, np.random.default_rng(4), 0.004))
     mde = stats.projected_mde(st.components, 5, 5, real.shape[1])
     rng = np.random.default_rng(5)
-    hits = sum(stats.seed_test(stats.synthetic_seeds(real, 5, rng, 0.004) + mde,
-                               stats.synthetic_seeds(real, 5, rng, 0.004)).p < ALPHA
+    hits = sum(stats.seed_test(simulate.synthetic_seeds(real, 5, rng, 0.004) + mde,
+                               simulate.synthetic_seeds(real, 5, rng, 0.004)).p < ALPHA
                for _ in range(200))
     assert 0.6 <= hits / 200 <= 0.97, hits
 

@@ -50,6 +50,9 @@ def cmd_report(args) -> int:
                        if args.measures is not None else None,
                        args.baseline, args.all_pairs, args.test, args.correction, args.alpha,
                        args.resamples, args.seed)
+    from negbench.harness.pipeline.sequential_grid import summary_lines
+
+    rep.notes.extend(summary_lines(folder))  # a sequential grid: seeds per verdict, and why
     out.mkdir(parents=True, exist_ok=True)
     plots = [] if args.no_plots else write_plots(rep, out, args.prefix)
     md = to_markdown(rep, plots)
@@ -102,8 +105,11 @@ def register(sub) -> None:
                    help="secondary query-level paired test on seed-averaged scores: t "
                         "(paired t-test) or permutation (Fisher randomization); default: t. "
                         "The markers use the seed-aware test.")
-    r.add_argument("--correction", choices=["holm", "bonferroni", "none"], default="holm",
-                   help="multiple-comparison correction per measure (default: holm)")
+    r.add_argument("--correction", choices=["holm", "hochberg", "bonferroni", "none"],
+                   default="holm",
+                   help="multiple-comparison correction per measure over the trained systems' "
+                        "comparisons (zero-shot rows apart); hochberg (step-up) is valid "
+                        "here, all comparisons sharing the baseline (default: holm)")
     r.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
     r.add_argument("--resamples", type=int, default=10_000,
                    help="permutation/bootstrap resamples (default: 10000)")

@@ -98,8 +98,12 @@ def _run(args) -> int:
     setup = TrainingSetup(track, precision, args.in_batch_mask, args.mode, args.loss,
                           tuple(sorted(parse_loss_params(args.loss_param).items())))
     seeds = args.seeds or list(budget.seeds)
+    sequential = _sequential_spec(args, samplers, seeds)
     if len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
         raise NegbenchError(f"--seeds {seeds}: seeds must be distinct integers in 0..2^32-1")
+    folds, fold_seed = getattr(args, "folds", None), getattr(args, "fold_seed", 0)
+    if folds is None and fold_seed != 0:
+        raise NegbenchError("--fold-seed is the seed of --folds' fold assignment: give --folds K")
     # validate every input before anything is written to --output (harness/pipeline/preflight.py)
     preflight.writable_dir(args.output, "--output")
     preflight.readable_records(args.output)
@@ -112,8 +116,11 @@ def _run(args) -> int:
                                 "--doc-prompt": args.doc_prompt})
     grid_configs(ws, [(s, params[s]) for s in samplers], seeds, budget, setup)
     preflight.suite_data(ws)  # loads and checks corpus, queries and qrels
-    preflight.training_pairs_present(ws.data)
-    preflight.batches_fillable(ws.data, budget)
+    if folds is not None:  # cross-fitting: every labelled query tested once, by fold
+        ws.cross_fit(folds, fold_seed)
+    for data in _fold_data(ws):
+        preflight.training_pairs_present(data)
+        preflight.batches_fillable(data, budget)
     for s in samplers:
         get_sampler(s).from_dict(params[s]).check_suite(ws.data)
     if not args.task:  # a task runs on its executor's node: its package is there
@@ -122,7 +129,8 @@ def _run(args) -> int:
     quiet_log = open(os.devnull, "w") if args.quiet else LogStream()  # noqa: SIM115
     out = Path(args.output)
     # the first write (every check above passed): --output holds this suite over this data
-    with claimed(out, ws.suite.name, ws.data_fingerprint):  # undone if nothing else is written
+    with claimed(out, ws.suite.name, ws.data_fingerprint,  # undone if nothing else is written
+                 crossfit=ws.crossfit.spec() if ws.crossfit is not None else None):
         if args.task:  # one task of an executor, in its own process: the run's RSS is its own
             ws.isolated = True
             run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
@@ -132,13 +140,25 @@ def _run(args) -> int:
         executor = make_executor(args, out / RESOLVED_FILE, out, track, device)
         if executor is not None:  # the tasks read the experiment from this file
             write_resolved(config, out)
+        if sequential is not None:
+            from negbench.harness.pipeline.sequential_grid import run_sequential, summary_lines
+
+            run_sequential(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
+                           sequential, log=quiet_log, zero_shot=not args.no_zero_shot,
+                           keep_models=args.keep_models, setup=setup, dispatch=executor)
+            write_resolved(config, out)
+            print((out / "table.md").read_text(encoding="utf-8"))
+            print("\n".join(summary_lines(out)))
+            log.info("records, runs, negatives and sequential.json written to %s", args.output)
+            return 0
         table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
                          zero_shot=not args.no_zero_shot, log=quiet_log,
                          keep_models=args.keep_models, setup=setup, stop_after=args.stop_after,
                          shard=shard, dispatch=executor)
         # after the grid: a run failing early (e.g. a bad negatives file) leaves --output empty
         write_resolved(config, out)
-        preflight.held_out(ws)  # a warning at the end (a failure stays one line)
+        for i in range(ws.crossfit.k) if ws.crossfit is not None else [None]:
+            preflight.held_out(ws.view(i))  # a warning at the end (a failure stays one line)
         if table is None:
             log.info("[negbench] every run stopped after its %s stage; the same command without "
                      "--stop-after finishes them (here or on another machine given %s)",
@@ -147,6 +167,41 @@ def _run(args) -> int:
         print(table)
         log.info("records, runs and negatives written to %s", args.output)
         return 0
+
+
+def _sequential_spec(args, samplers: list[str], seeds: list[int]):
+    """The sequential-seeds rule when ``--target-mde``/``--max-seeds``/``--seed-groups`` ask for
+    one (None otherwise), checked before anything runs."""
+    from negbench.harness.pipeline.sequential_grid import SequentialSpec
+    from negbench.harness.reporting.sequential import schedule
+
+    target = getattr(args, "target_mde", None)
+    max_seeds = getattr(args, "max_seeds", None)
+    groups = getattr(args, "seed_groups", None)
+    if target is None and max_seeds is None and not groups:
+        return None
+    for flag, bad in (("--shard", args.shard is not None), ("--task", bool(args.task)),
+                      ("--stop-after", args.stop_after is not None)):
+        if bad:
+            raise NegbenchError(f"sequential seeds (--target-mde/--max-seeds/--seed-groups) "
+                                f"decide after each group of finished runs; {flag} does not "
+                                "finish the grid here")
+    looks = schedule(len(seeds), max_seeds or max(groups or [len(seeds) * 4]), groups)
+    if max_seeds is not None and looks[-1] != max_seeds:
+        raise NegbenchError(f"--seed-groups {groups} must end at --max-seeds {max_seeds}")
+    baseline = getattr(args, "baseline", None) or ("random" if "random" in samplers
+                                                   else samplers[0])
+    spec = SequentialSpec(baseline, target, looks, getattr(args, "spending", None)
+                          or "obrien-fleming")
+    spec.check(samplers)
+    return spec
+
+
+def _fold_data(ws) -> list:
+    """The data each run trains on: the suite's, or every cross-fitted fold's."""
+    if ws.crossfit is None:
+        return [ws.data]
+    return [ws.view(i).data for i in range(ws.crossfit.k)]
 
 
 def _device_and_precision(args, remote: bool) -> tuple[str, str]:
@@ -209,6 +264,16 @@ def register(sub) -> None:
                         "(default: auto)")
     r.add_argument("--output", default=None,
                    help="folder for records/, runs/, negatives/ and table.md")
+    r.add_argument("--folds", type=int, default=None, metavar="K",
+                   help="cross-fitted evaluation for suites with a small test split: all "
+                        "labelled queries (train ∪ test) dealt into K seeded folds; each run "
+                        "trains on K-1 folds and is tested on the other, so every labelled "
+                        "query is a test query once (K runs per sampler and seed, records "
+                        "SAMPLER-seedS-foldI, split crossfit-K). Results are not comparable "
+                        "with official-split ones and never share a folder with them "
+                        "(default: the official split; docs/crossfit.md)")
+    r.add_argument("--fold-seed", type=int, default=0, metavar="S",
+                   help="seed of the fold assignment of --folds (default: 0)")
     r.add_argument("--param", action="append", default=[], metavar="SAMPLER.NAME=VALUE",
                    help="set a sampler parameter, e.g. dense.range_min=10 (repeatable)")
     r.add_argument("--model", default=None,
@@ -243,6 +308,23 @@ def register(sub) -> None:
                         "with BM25 on a CPU node, copy --output, train on a GPU node)")
     r.add_argument("--quiet", action="store_true",
                    help="no progress bars or progress messages (errors still print)")
+    q = r.add_argument_group("sequential seeds (docs/statistics.md)")
+    q.add_argument("--target-mde", type=float, default=None, metavar="X",
+                   help="add seeds in groups until each sampler's comparison with --baseline "
+                        "separates or its MDE at the corrected level is <= X")
+    q.add_argument("--max-seeds", type=int, default=None, metavar="N",
+                   help="seeds per sampler at the last look (default with --target-mde: 4x the "
+                        "first group); looks double from the first group (--seeds or the "
+                        "budget's 5)")
+    q.add_argument("--seed-groups", type=lambda v: [int(x) for x in v.split(",")],
+                   default=None, metavar="5,10,20",
+                   help="seeds per sampler at each look instead of doubling")
+    q.add_argument("--baseline", default=None,
+                   help="the sequential comparisons' baseline (default: random if in "
+                        "--samplers, else the first sampler)")
+    q.add_argument("--spending", default="obrien-fleming", choices=["obrien-fleming", "pocock"],
+                   help="how the looks share α: O'Brien-Fleming-like (strict early, default) "
+                        "or Pocock-like (even)")
     g = r.add_argument_group("scale-out (README, section Scale-out)")
     g.add_argument("--shard", default=None, metavar="I/N",
                    help="run only shard I of N of the grid's runs (every N-th run of the "

@@ -16,7 +16,7 @@ from negbench.harness.evaluation.records import read_record, read_records
 from negbench.harness.io.atomic import file_lock, is_stale_temp, write_text_atomic
 from negbench.harness.pipeline.folders import claim_folder
 from negbench.harness.pipeline.run_records import zero_shot_bm25, zero_shot_model
-from negbench.harness.pipeline.runner import RunConfig, execute_run, is_done
+from negbench.harness.pipeline.runner import RunConfig, execute_run, is_done, record_key
 from negbench.harness.pipeline.workspace import Workspace, base_encodings
 from negbench.harness.reporting.comparability import check_comparable
 from negbench.harness.reporting.table import results_table
@@ -31,6 +31,9 @@ def zero_shot_current(rec: dict | None, ws: Workspace, budget: Budget, system: s
         return False
     if rec.get("suite") != ws.suite.name or not matches(rec, ws.data_fingerprint):
         return False
+    cf = getattr(ws, "crossfit", None)  # cross-fitted: a pooled row of the same folds
+    if rec.get("crossfit") != (cf.info(None) if cf is not None else None):
+        return False
     if (rec.get("zero_shot") or {}).get("system") != system:
         return False
     if system == "model" and (rec.get("model") != ws.model_name
@@ -38,6 +41,12 @@ def zero_shot_current(rec: dict | None, ws: Workspace, budget: Budget, system: s
         return False
     kept = rec.get("budget") or {}
     return all(kept.get(k) == v for k, v in budget.to_dict().items() if k in kept)
+
+
+def crossfit_spec(ws: Workspace) -> dict | None:
+    """The fold spec an output folder records when ``ws`` is cross-fitted (else None)."""
+    cf = getattr(ws, "crossfit", None)
+    return cf.spec() if cf is not None else None
 
 
 def _zero_shot_record(out: Path, system: str) -> dict | None:
@@ -148,13 +157,17 @@ def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[in
         resolved.append((name, p, label, method))
     trust = getattr(ws, "trust_remote_code", False)
     prompts = ws.prompts.to_dict() if hasattr(ws, "prompts") else {}
+    cf = getattr(ws, "crossfit", None)  # cross-fitted: seed x fold x sampler
+    folds = [{"k": cf.k, "index": i, "seed": cf.seed, "assignment_sha256": cf.sha256}
+              for i in range(cf.k)] if cf is not None else [{}]
     configs = []
     for seed in seeds:
-        for name, params, label, method in resolved:
-            configs.append(RunConfig(
-                ws.suite.name, name, params, seed, budget, ws.model_name, trust, setup.track,
-                setup.precision, method.mask, prompts, setup.mode, method.loss.name,
-                method.loss.params_dict(), label))
+        for fold in folds:
+            for name, params, label, method in resolved:
+                configs.append(RunConfig(
+                    ws.suite.name, name, params, seed, budget, ws.model_name, trust, setup.track,
+                    setup.precision, method.mask, prompts, setup.mode, method.loss.name,
+                    method.loss.params_dict(), label, fold=fold))
     return configs
 
 
@@ -195,6 +208,7 @@ def zero_shot_rows(ws: Workspace, budget: Budget, out: Path, log=sys.stderr) -> 
     """The BM25 and base-model reference rows, computed only when missing or stale; under a
     lock, so of several shards or tasks starting at once one computes them, the others wait
     and reuse them."""
+    ws = ws.view(None)  # cross-fitted: the reference rows score every labelled query
     if not zero_shot_needed(ws, budget, out):  # no lock file where there is nothing to do
         return
     with file_lock(_locks(out) / "zero-shot.lock"):
@@ -232,7 +246,7 @@ def write_table(ws: Workspace, budget: Budget, configs: list[RunConfig], out: Pa
     wanted = {c.key for c in configs}
     with file_lock(_locks(out) / "table.lock"):
         records = [r for r in read_records(out) if matches(r, ws.data_fingerprint) and (
-            f"{r['name']}-seed{r.get('seed')}" in wanted if r["kind"] == "trained" else
+            record_key(r) in wanted if r["kind"] == "trained" else
             zero_shot_current(r, ws, budget, (r.get("zero_shot") or {}).get("system")))]
         check_comparable(records, f"records in {out / 'records'}")
         table = results_table(records, list(ws.suite.measures))
@@ -263,7 +277,7 @@ def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], 
     configs = grid_configs(ws, samplers, seeds, budget, setup)
     # no write before this: the folder holds this suite over this data (an executor's task
     # finds the claim its submitting process made)
-    claim_folder(out, ws.suite.name, ws.data_fingerprint)
+    claim_folder(out, ws.suite.name, ws.data_fingerprint, crossfit=crossfit_spec(ws))
     if task is not None:
         if task == "zero-shot":
             zero_shot_rows(ws, budget, out, log)

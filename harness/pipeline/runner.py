@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from negbench.harness.data.fingerprint import matches
+from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluation.records import (
     read_record,
 )
@@ -32,7 +33,8 @@ from negbench.harness.retrieval.device import deterministic
 from negbench.harness.training.budget import Budget
 from negbench.strategies.registry import get_sampler
 
-__all__ = ["CRASH_ENV", "STAGES", "InjectedCrash", "RunConfig", "execute_run", "is_done"]
+__all__ = ["CRASH_ENV", "STAGES", "InjectedCrash", "RunConfig", "execute_run", "is_done",
+           "record_key"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class RunConfig:
     loss: str = "mnrl"
     loss_params: dict = dataclasses.field(default_factory=lambda: {"scale": 20.0})
     label: str = ""  # the row's name when it is not the sampler's (e.g. a window control)
+    # cross-fitting (--folds): {"k", "index", "seed", "assignment_sha256"}; empty = official split
+    fold: dict = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -63,7 +67,8 @@ class RunConfig:
 
     @property
     def key(self) -> str:
-        return f"{self.name}-seed{self.seed}"
+        fold = f"-fold{self.fold['index']}" if self.fold else ""
+        return f"{self.name}-seed{self.seed}{fold}"
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -79,6 +84,8 @@ class RunConfig:
         # the row: a run is the same function in either mode, under any label
         d.pop("mode")
         d.pop("label")
+        if not self.fold:  # official-split runs keep their config hashes
+            d.pop("fold")
         if self.loss == "mnrl" and self.loss_params in ({}, {"scale": 20.0}):
             d.pop("loss")  # MNRL runs are what every run was before losses: same hashes
             d.pop("loss_params")
@@ -101,6 +108,12 @@ def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
     ``<out>/models/<key>``.
     """
     out = Path(out)
+    if cfg.fold:  # cross-fitted: the fold's data (train on the other folds, test on this one)
+        spec = ws.crossfit.spec() if ws.crossfit is not None else None
+        if spec is None or spec["assignment_sha256"] != cfg.fold.get("assignment_sha256"):
+            raise NegbenchError(f"run {cfg.key} is cross-fitted but the workspace's fold "
+                                "assignment differs (Workspace.cross_fit with its k and seed)")
+        ws = ws.view(cfg.fold["index"])
     stages = TRACK_STAGES[cfg.track]
     state = RunState(cfg=cfg, ws=ws, out=out, sampler=get_sampler(cfg.sampler).from_dict(
         cfg.params), callbacks=tuple(callbacks))
@@ -123,6 +136,12 @@ def execute_run(cfg: RunConfig, ws: Workspace, out: Path, callbacks=(),
     except OSError:
         pass
     return read_record(out / "records" / f"{cfg.key}.json")
+
+
+def record_key(rec: dict) -> str:
+    """A trained record's run key (``RunConfig.key``): name, seed and, cross-fitted, fold."""
+    fold = (rec.get("crossfit") or {}).get("fold")
+    return f"{rec['name']}-seed{rec.get('seed')}" + (f"-fold{fold}" if fold is not None else "")
 
 
 def is_done(cfg: RunConfig, out: Path, data_fingerprint: str) -> bool:

@@ -17,6 +17,9 @@ from negbench.suites.suite_data import SuiteData
 
 
 class Workspace:
+    crossfit = None  # harness.data.crossfit.CrossFit when the runs are cross-fitted (--folds)
+    fold: int | None = None  # a cross-fitted view's fold (None: the pooled test split)
+
     def __init__(self, suite: Suite, data_root: Path | None = None, cache_dir: Path | None = None,
                  model: str | None = None, progress: bool = True,
                  trust_remote_code: bool = False, device: str = "cpu",
@@ -104,9 +107,57 @@ class Workspace:
 
         return BM25(self.data.corpus, self.cache_dir)
 
+    @property
+    def split_name(self) -> str:
+        """The records' split: the suite's test split, or ``crossfit-K`` when cross-fitted."""
+        return self.crossfit.split if self.crossfit is not None else self.suite.test
+
+    def crossfit_info(self) -> dict | None:
+        """A record's ``crossfit`` field (None on the official split)."""
+        return None if self.crossfit is None else self.crossfit.info(self.fold)
+
+    def cross_fit(self, k: int, seed: int = 0) -> None:
+        """Cross-fit the runs of this workspace (``--folds K --fold-seed S``): the labelled
+        queries in ``k`` seeded folds (``harness.data.crossfit``); one-line errors for a bad
+        ``k`` or a suite without a training split."""
+        from negbench.harness.data.crossfit import CrossFit
+
+        self.crossfit = CrossFit.of(self.data, k, seed)
+        self._views: dict = {}
+
+    def view(self, fold: int | None) -> Workspace:
+        """This workspace for fold ``fold`` (train on the other folds, test on it; None: the
+        pooled test split of every labelled query, for the zero-shot rows); itself when not
+        cross-fitted. A view shares the base encoder, BM25, prompts and data fingerprint (the
+        folder's data) with this workspace; its data, data checks and teachers are its own."""
+        if self.crossfit is None:
+            return self
+        if self.__dict__.get("_root") is not None:  # a view: its root's view of that fold
+            return self._root.view(fold)
+        if fold not in self._views:
+            base = self.data  # loaded before the view copies the workspace's state
+            v = object.__new__(_FoldView)
+            v.__dict__.update({k: val for k, val in self.__dict__.items() if k not in (
+                "data", "data_checks", "base_encoder", "bm25", "prompts", "data_fingerprint")})
+            v.__dict__.update(_root=self, fold=fold, _teachers={},
+                              data=self.crossfit.data(base, fold))
+            self._views[fold] = v
+        return self._views[fold]
+
+
+class _FoldView(Workspace):
+    """A cross-fitted fold's workspace (``Workspace.view``): what does not depend on the
+    queries is its root's."""
+
+    base_encoder = property(lambda self: self._root.base_encoder)
+    bm25 = property(lambda self: self._root.bm25)
+    prompts = property(lambda self: self._root.prompts)
+    data_fingerprint = property(lambda self: self._root.data_fingerprint)
+    isolated = property(lambda self: getattr(self._root, "isolated", False))
+
 
 def base_encodings(ws) -> dict[str, int]:
     """Encodings the workspace's base model has computed so far (cache misses), by kind;
     zeros while the model is not loaded (nothing encoded yet)."""
-    enc = ws.__dict__.get("base_encoder")
+    enc = (ws.__dict__.get("_root") or ws).__dict__.get("base_encoder")
     return dict(getattr(enc, "calls_by_kind", None) or {"query": 0, "doc": 0})

@@ -48,6 +48,9 @@ FIELDS = {
     "base model": (False, base_model),
     # the data they came from (harness.fingerprint); "none" = written before fingerprints
     "data": (True, lambda r: str(r.get("data_fingerprint") or "none")[:12]),
+    # cross-fitted (run --folds): the fold assignment; "official" = the suite's test split
+    "fold assignment": (True, lambda r: str((r.get("crossfit") or {}).get(
+        "assignment_sha256") or "official")[:12]),
 }
 
 

@@ -10,6 +10,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from negbench.harness.data.crossfit import spec_of
 from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluation.records import read_records
 from negbench.harness.reporting import comparability
@@ -59,7 +60,12 @@ def device_label(rec: dict) -> str:
 
 
 def _data(rec: dict) -> str:
-    return str(rec.get("data_fingerprint") or "none")[:12]
+    """The data fingerprint, and for cross-fitted records their fold spec: cross-fitted and
+    official-split records never share a section."""
+    data = str(rec.get("data_fingerprint") or "none")[:12]
+    spec = spec_of(rec)
+    return data if spec is None else (f"{data}, cross-fitted {spec['folds']} folds (fold seed "
+                                      f"{spec['seed']}, {str(spec['assignment_sha256'])[:12]})")
 
 
 def group_key(rec: dict) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import string
 from tabulate import tabulate
 
 from negbench.harness.reporting import stats
-from negbench.harness.reporting.report import Report, System
+from negbench.harness.reporting.report import Report, System, family_note
 
 UP, DOWN = "▲", "▼"
 _TEX_UP, _TEX_DOWN = r"$^{\blacktriangle}$", r"$^{\blacktriangledown}$"
@@ -79,14 +79,14 @@ def _seed_flag(c: stats.Comparison) -> str:
 
 def legend(rep: Report) -> list[str]:
     """Notes under every table: cells, significance, MDE, conventions, budget."""
-    n_per = len(rep.comparisons) // max(len(rep.measures), 1)
     corr = stats.CORRECTIONS[rep.correction]
     lines = [
         "Cells: mean over seeds ± sd [95% t-interval of the mean]; a single value = one run.",
     ]
     how = (f"seed-aware t-test (queries and seeds both random: variance = seed component + "
            f"query component, Satterthwaite df; docs/statistics.md), two-sided; "
-           f"{corr}-corrected over the {n_per} comparisons of each measure; α = {rep.alpha}.")
+           f"{corr}-corrected (family below); α = {rep.alpha}; seeds paired where both "
+           f"sides ran the same seeds (common random numbers).")
     if rep.all_pairs:
         lines.append("Superscript letters: significantly better than the systems with those "
                      "letters; " + how)
@@ -95,13 +95,18 @@ def legend(rep: Report) -> list[str]:
                      f"`{rep.baseline}`; " + how)
     if rep.comparisons:
         prim = [c for c in rep.comparisons if c.measure == rep.measures[0]]
+        lines.append(family_note(rep))
         mdes = [c.mde for c in prim if math.isfinite(c.mde)]
+        corrected = [c.mde_corrected for c in prim if math.isfinite(c.mde_corrected)]
         if mdes:
-            lines.append(f"MDE = minimum detectable effect at 80% power (two-sided α = "
-                         f"{rep.alpha}, before correction) for each comparison's seeds and "
-                         f"queries; {rep.measures[0]}: {min(mdes):.4f} to {max(mdes):.4f}. A "
-                         "non-significant difference smaller than its MDE means 'not enough "
-                         "seeds/queries', not 'no difference'.")
+            lines.append(f"MDE = minimum detectable effect at 80% power for each comparison's "
+                         f"seeds and queries, {rep.measures[0]}: {min(mdes):.4f} to "
+                         f"{max(mdes):.4f} at two-sided α = {rep.alpha} before correction"
+                         + (f", {min(corrected):.4f} to {max(corrected):.4f} at the corrected "
+                            f"level {stats.CORRECTED_ALPHA}" if corrected and
+                            rep.correction != "none" else "")
+                         + ". A difference that is not separated and smaller than its MDE "
+                         "means 'not enough seeds/queries', not 'no difference'.")
     flags = {c.seed_variance for c in rep.comparisons}
     if "none" in flags:
         lines.append("† seed variance not estimable (trained systems with one seed each): "
@@ -126,11 +131,13 @@ def comparison_rows(rep: Report) -> tuple[list[str], list[list[str]]]:
     q = rep.test
     headers = ["A", "B", "measure", "seeds A/B", "mean A", "mean B", "A - B",
                "95% CI (seed-aware)", "df", "p", f"p ({rep.correction})", "sig.", "MDE",
+               f"MDE ({rep.correction})",
                f"p {q} (query)", f"p {q} ({rep.correction})", "d_z"]
     rows = [[c.a, c.b, c.measure, f"{c.seeds_a}/{c.seeds_b}{_seed_flag(c)}", f"{c.mean_a:.4f}",
              f"{c.mean_b:.4f}", f"{c.diff:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]",
              f"{c.df:.1f}" if math.isfinite(c.df) else "inf", _p(c.p), _p(c.p_adj),
-             "yes" if c.significant else "no", f"{c.mde:.4f}", _p(c.p_query),
+             "yes" if c.significant else "no", f"{c.mde:.4f}", f"{c.mde_corrected:.4f}",
+             _p(c.p_query),
              _p(c.p_query_adj), f"{c.dz:+.3f}"] for c in rep.comparisons]
     return headers, rows
 
@@ -148,8 +155,9 @@ def to_markdown(rep: Report, plots: list[str] | None = None) -> str:
         h, r = comparison_rows(rep)
         out += ["", "## Comparisons", "",
                 ("A - B is the difference of the means over seeds and queries with its "
-                 "seed-aware 95% interval, Satterthwaite df, p and Holm/Bonferroni-adjusted p "
-                 "(the verdict), MDE at 80% power; then the secondary query-level test on "
+                 f"seed-aware 95% interval, Satterthwaite df, p and {rep.correction}-adjusted "
+                 "p (the verdict), the MDE at 80% power at α and at the corrected level (what "
+                 "the verdict must clear); then the secondary query-level test on "
                  "seed-averaged per-query scores and d_z = mean / sd of those per-query "
                  "differences (Cohen's d_z)."), "",
                 tabulate(r, headers=h, tablefmt="github", disable_numparse=True)]
@@ -179,14 +187,14 @@ def to_csv(rep: Report) -> str:
     w.writerow(["suite", "split", "profile", "system", "kind", "measure", "seeds", "n", "mean",
                 "sd", "ci95_low", "ci95_high", "baseline", "diff", "diff_ci95_low",
                 "diff_ci95_high", "df", "p", "p_adj", "correction", "significant", "mde",
-                "seed_variance", "query_test", "p_query", "p_query_adj", "dz"])
+                "mde_corrected", "paired", "seed_variance", "query_test", "p_query", "p_query_adj", "dz"])
     for s in rep.systems:
         for m in rep.measures:
             x = s.summaries[m]
             c = rep.comparison(s.name, rep.baseline, m)
             comp = ([rep.baseline, c.diff, c.ci_low, c.ci_high, c.df, c.p, c.p_adj,
-                     rep.correction, c.significant, c.mde, c.seed_variance, c.test, c.p_query,
-                     c.p_query_adj, c.dz] if c else [""] * 15)
+                     rep.correction, c.significant, c.mde, c.mde_corrected, c.paired,
+                     c.seed_variance, c.test, c.p_query, c.p_query_adj, c.dz] if c else [""] * 17)
             w.writerow([rep.suite, rep.split, rep.profile, s.name, s.kind, m,
                         " ".join(map(str, s.seeds)), x.n, x.mean, x.sd, x.ci_low, x.ci_high,
                         *comp])
@@ -219,7 +227,8 @@ def to_json(rep: Report, plots: list[str] | None = None) -> str:
                        "alternative": "two-sided", "n_resamples": rep.n_resamples,
                        "seed": rep.seed},
         "correction": {"method": rep.correction, "alpha": rep.alpha,
-                       "family": "the comparisons of one measure"},
+                       "family": family_note(rep) if rep.comparisons else "",
+                       "mde_corrected_at": stats.CORRECTED_ALPHA},
         "systems": [{"name": s.name, "kind": s.kind, "seeds": s.seeds,
                      "metrics": {m: {k: _num(v) for k, v in vars(s.summaries[m]).items()}
                                  for m in rep.measures}} for s in rep.systems],

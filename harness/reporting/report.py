@@ -20,6 +20,7 @@ from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluation.conventions import get_profile
 from negbench.harness.reporting import stats
 from negbench.harness.reporting.comparability import check_comparable
+from negbench.harness.reporting.crossfit import crossfit_note, fold_queries, merge_folds
 
 
 @dataclass
@@ -111,7 +112,10 @@ def _mean_per_query(records: list[dict], measure: str, label: str) -> dict[str, 
 
 
 def build_systems(records: list[dict], measures: list[str]) -> list[System]:
-    """Zero-shot records first (file order), then trained samplers (first-seen order)."""
+    """Zero-shot records first (file order), then trained samplers (first-seen order).
+    Cross-fitted records: a seed is the union of its fold records (``crossfit.merge_folds``;
+    a seed missing folds is refused naming them)."""
+    records = merge_folds(records)
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         if r.get("kind") not in ("zero-shot", "trained"):
@@ -145,6 +149,30 @@ def build_systems(records: list[dict], measures: list[str]) -> list[System]:
     return systems
 
 
+def families(rep: Report, comparisons: list[stats.Comparison]
+             ) -> list[list[stats.Comparison]]:
+    """The correction families of one measure: the trained systems' comparisons (against the
+    baseline, or every trained pair), and apart from them those with a zero-shot side."""
+    trained = [c for c in comparisons if rep.system(c.a).random and rep.system(c.b).random]
+    other = [c for c in comparisons if c not in trained]
+    return [f for f in (trained, other) if f]
+
+
+def family_note(rep: Report) -> str:
+    """One line under each table: what was corrected together."""
+    corr = stats.CORRECTIONS[rep.correction]
+    prim = [c for c in rep.comparisons if c.measure == rep.measures[0]]
+    trained = [c for c in prim if rep.system(c.a).random and rep.system(c.b).random]
+    what = ("every pair of trained systems" if rep.all_pairs
+            else f"the trained systems vs `{rep.baseline}`")
+    line = (f"{corr} family (per measure): {what}, {len(trained)} comparisons"
+            if trained else "No comparison between trained systems")
+    zero = len(prim) - len(trained)
+    if zero:
+        line += f"; the {zero} comparisons with a zero-shot row are corrected as their own family"
+    return line + "."
+
+
 def default_baseline(systems: list[System]) -> str:
     """``in-batch`` if present (the no-mining baseline), else the first trained system."""
     trained = [s.name for s in systems if s.kind == "trained"]
@@ -175,9 +203,11 @@ def build_report(records: list[dict], measures: list[str] | None = None,
     if measures is None:
         measures = list(records[0]["metrics"])
     systems = build_systems(records, measures)
+    folds = fold_queries(records)  # cross-fitted: queries nested in folds in the seed test
     trained = next((r for s in systems if s.kind == "trained" for r in s.records), None)
     rep = Report(suite, split, profile, get_profile(profile).description,
-                 records[0].get("num_queries", 0), trained["budget"] if trained else None,
+                 systems[0].records[0].get("num_queries", 0),
+                 trained["budget"] if trained else None,
                  trained.get("model") if trained else None, measures, systems,
                  "", all_pairs, test, correction, alpha, n_resamples, seed)
     rep.baseline = rep.system(baseline).name if baseline else default_baseline(systems)
@@ -186,12 +216,19 @@ def build_report(records: list[dict], measures: list[str] | None = None,
     else:
         pairs = [(s.name, rep.baseline) for s in systems if s.name != rep.baseline]
     for m in measures:
-        family = [stats.compare(a, rep.system(a).seed_scores(m), b, rep.system(b).seed_scores(m),
-                                m, test, n_resamples=n_resamples, seed=seed,
-                                random_a=rep.system(a).random, random_b=rep.system(b).random,
-                                alpha=alpha) for a, b in pairs]
-        stats.correct_family(family, correction, alpha)
-        rep.comparisons.extend(family)
+        done = [stats.compare(a, rep.system(a).seed_scores(m), b, rep.system(b).seed_scores(m),
+                              m, test, n_resamples=n_resamples, seed=seed,
+                              random_a=rep.system(a).random, random_b=rep.system(b).random,
+                              alpha=alpha, folds=folds,
+                              paired=stats.paired_seeds(rep.system(a).seeds,
+                                                        rep.system(b).seeds))
+                for a, b in pairs]
+        for family in families(rep, done):
+            stats.correct_family(family, correction, alpha)
+        rep.comparisons.extend(done)
     if not pairs:
         rep.notes.append("Only one system: no comparisons.")
+    cross = crossfit_note([r for s in systems for r in s.records])
+    if cross:
+        rep.notes.append(cross)
     return rep

@@ -116,7 +116,13 @@ MODE_NOTES = {
 
 
 def results_table(records: list[dict], measures: list[str]) -> str:
-    """Markdown table of samplers x measures with the conventions stated under it."""
+    """Markdown table of samplers x measures with the conventions stated under it.
+    Cross-fitted fold records are merged into one record per sampler and seed
+    (``reporting.crossfit``); a seed still missing folds is left out, named under the table."""
+    from negbench.harness.reporting.crossfit import crossfit_note, merge_folds, missing_folds
+
+    waiting = missing_folds(records)
+    records = merge_folds(records, partial="skip")
     trained = [r for r in records if r["kind"] == "trained"]
     with_method = any("method" in r for r in trained)
     with_fn = any("false_negatives" in r for r in trained)
@@ -151,6 +157,13 @@ def results_table(records: list[dict], measures: list[str]) -> str:
     first = records[0]
     notes = [(f"Suite `{first['suite']}`, split `{first['split']}`, {first['num_queries']} "
               f"queries. Conventions: {first['conventions']['description']}.")]
+    cross = crossfit_note(records)
+    if cross:
+        notes.append(cross)
+    if waiting:
+        notes.append("Not in the table until all their folds are done: " + ", ".join(
+            f"{n} seed {s} (fold {', '.join(map(str, f))} missing)"
+            for (n, s), f in sorted(waiting.items())) + ".")
     if trained:
         notes.append(f"{training_note(trained[0])} Cells: mean ± sd over seeds. Cost columns: "
                      "mining wall time, base-model encodings computed during mining (cache "
