@@ -129,7 +129,10 @@ class TasBalanced(Sampler):
     paper = ("Hofstätter et al. 2021, Efficiently Teaching an Effective Dense Retriever with "
              "Balanced Topic Aware Sampling (TAS-B), SIGIR")
     simplified = ("teacher = the harness cross-encoder trained here from the base model (BM25 "
-                  "with teacher=bm25), not the paper's BERT_CAT + ColBERT ensemble; no in-batch "
+                  "with teacher=bm25), not the paper's BERT_CAT + ColBERT ensemble, and weaker "
+                  "than the student on the CPU budget (SciFact: a third of the balanced "
+                  "negatives ordered above their positive), so Margin-MSE pulls the student "
+                  "down (docs/results/scifact-recipe.md); no in-batch "
                   "distillation (it needs teacher scores of every batch document); on the "
                   "query-side track only the query tower learns (TAS-B trains both)")
 
