@@ -1,4 +1,5 @@
-"""The Python API behind ``import negbench``: ``run``, ``mine``, ``load_results``."""
+"""The Python API behind ``import negbench``: ``run``, ``mine``, ``export``,
+``load_results``."""
 
 from __future__ import annotations
 
@@ -72,6 +73,19 @@ def mine(suite: str, sampler: str, output: str | Path, params: dict | None = Non
          "seeds": [seed], "output": str(output), "stop_after": "mine", **options})
     path = Path(output) / "negatives" / f"{sampler}-seed{seed}.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def export(run_dir: str | Path, fmt: str, output: str | Path, sampler: str | None = None,
+           seed: int | None = None, scores: str = "auto", data_root: str | Path | None = None,
+           cache_dir: str | Path | None = None, device: str = "auto") -> int:
+    """``negbench export``: the negatives mined in ``run_dir`` (e.g. the ``output`` of
+    ``mine``) written as ``fmt`` (st, flagembedding or tevatron) to ``output``; FlagEmbedding
+    lines carry ``pos_scores``/``neg_scores`` (``scores``: auto, teacher, model, none) and the
+    run's query prompt. Returns the number of (query, positive) pairs."""
+    from negbench.harness.pipeline.exporting import export_negatives
+
+    return export_negatives(run_dir, fmt, output, sampler, seed, data_root, cache_dir, device,
+                            scores)
 
 
 def load_results(folder: str | Path, per_query: bool = False):

@@ -1,5 +1,6 @@
 """Experiments as files: the keys of ``negbench run --config experiment.yaml``, validated with
-pydantic; command-line options given explicitly override the file."""
+pydantic; ``KEY=VALUE`` overrides and command-line options given explicitly override the file,
+then ``${...}`` interpolations are resolved (``harness.overrides``, OmegaConf)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from negbench.harness.errors import NegbenchError
+from negbench.harness.pipeline.entries import Entry, label_problem, repeated_rows, split_label
 
 Scalar = str | int | float | bool | None
 RESOLVED_FILE = "experiment.resolved.yaml"
@@ -38,11 +40,32 @@ class Component(_Strict):
 
 
 class SamplerSpec(_Strict):
-    """A sampler with its parameters; ``components`` only for ``mixture``."""
+    """A sampler with its parameters; ``components`` only for ``mixture``; ``label`` names
+    the entry's records and table row (default: the sampler's name)."""
 
     name: str
+    label: str | None = None
     params: dict[str, Scalar] = {}
     components: list[Component] | None = None
+
+    @field_validator("label")
+    @classmethod
+    def _label_names_files(cls, v: str | None) -> str | None:
+        problem = label_problem(v) if v is not None else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @model_validator(mode="after")
+    def _own_name_is_no_label(self) -> SamplerSpec:
+        if self.label == self.name:
+            self.label = None
+        return self
+
+    @property
+    def row(self) -> str:
+        """The records' and table row's name."""
+        return self.label or self.name
 
     @model_validator(mode="after")
     def _components_only_for_mixture(self) -> SamplerSpec:
@@ -93,7 +116,17 @@ class Experiment(_Strict):
     no_zero_shot: bool = False
     keep_models: bool = False
     trust_remote_code: bool = False
+    # the budget's values (harness/training/budget.py OPTIONS); None: the named budget's
+    batch_size: StrictInt | None = None
+    lr: float | None = None
+    epochs: StrictInt | float | None = None
     steps: int | None = Field(default=None, ge=1)
+    max_steps: StrictInt | None = None
+    warmup: float | None = None
+    query_length: StrictInt | None = None
+    train_length: StrictInt | None = None
+    eval_length: StrictInt | None = None
+    num_negatives: StrictInt | None = None
     folds: StrictInt | None = None  # cross-fitting (docs/crossfit.md); checked by the run
     fold_seed: StrictInt = 0
     # sequential seeds (docs/statistics.md); checked by the run
@@ -122,14 +155,15 @@ class Experiment(_Strict):
     @field_validator("samplers", mode="before")
     @classmethod
     def _sampler_forms(cls, v: Any) -> Any:
-        """``"a,b"``, ``[a, {name: b, params: {...}}]`` or ``{a: {...}, b: {...}}``."""
+        """``"a,label=b"``, ``[a, label=b, {name: b, label: l, params: {...}}]`` or
+        ``{a: {...}, b: {...}}``."""
         if isinstance(v, str):
             v = [s.strip() for s in v.split(",") if s.strip()]
         if isinstance(v, dict):
             v = [{"name": k, **(p or {})} if isinstance(p, dict) and
-                 set(p) <= {"params", "components"} else {"name": k, "params": p or {}}
+                 set(p) <= {"params", "components", "label"} else {"name": k, "params": p or {}}
                  for k, p in v.items()]
-        return [{"name": s} if isinstance(s, str) else s for s in v] if isinstance(v, list) else v
+        return [_entry(s) if isinstance(s, str) else s for s in v] if isinstance(v, list) else v
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -150,15 +184,25 @@ class Experiment(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _distinct_samplers(self) -> Experiment:
-        names = [s.name for s in self.samplers]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"samplers: {dup} listed twice (records are keyed by sampler name)")
+    def _distinct_rows(self) -> Experiment:
+        problem = repeated_rows([(s.name, s.label or "") for s in self.samplers])
+        if problem:
+            raise ValueError(f"samplers: {problem}")
         return self
 
     def sampler_params(self) -> dict[str, dict[str, Any]]:
-        return {s.name: s.resolved_params() for s in self.samplers}
+        """Each entry's parameters by its row name (label, else sampler)."""
+        return {s.row: s.resolved_params() for s in self.samplers}
+
+    def grid(self) -> list[Entry]:
+        """The grid's entries: sampler, parameters, label."""
+        return [Entry(s.name, s.resolved_params(), s.label or "") for s in self.samplers]
+
+
+def _entry(text: str) -> dict[str, str]:
+    """``SAMPLER`` or ``LABEL=SAMPLER`` as a sampler entry."""
+    sampler, label = split_label(text)
+    return {"name": sampler, "label": label} if label else {"name": sampler}
 
 
 def _one_line(exc: ValidationError, source: str) -> NegbenchError:
@@ -175,7 +219,7 @@ def _one_line(exc: ValidationError, source: str) -> NegbenchError:
         return NegbenchError(f"{source}: missing key {loc!r} (put it in the file or give "
                              f"--{loc.replace('_', '-')})")
     msg = err["msg"].removeprefix("Value error, ")
-    return NegbenchError(f"{source}: {loc}: {msg}")
+    return NegbenchError(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
 
 
 def _known_keys(loc: tuple) -> list[str]:
@@ -242,26 +286,109 @@ def cli_overrides(args: argparse.Namespace, given: set[str]) -> dict[str, Any]:
     return out
 
 
+def _samplers_of(data: dict[str, Any], source: str) -> list[SamplerSpec]:
+    return validate({**_REQUIRED, "samplers": data.get("samplers", ["-"])}, source).samplers
+
+
 def merge(file_data: dict[str, Any], cli: dict[str, Any], params: list[str]) -> dict[str, Any]:
-    """File keys, then explicit CLI keys on top; ``--param S.K=V`` updates sampler S's params."""
-    merged = {**file_data, **cli}
+    """File keys, then explicit CLI keys on top; ``--param ROW.K=V`` updates the parameters of
+    the entry named ROW (its label, else its sampler)."""
+    merged = {**budget_follows(file_data, cli), **cli}
     if "samplers" in cli and "samplers" in file_data:  # keep the file's parameters
-        by_name = {s.name: s for s in validate({**_REQUIRED, **file_data}).samplers}
-        merged["samplers"] = [by_name[n].model_dump(exclude_none=True) if n in by_name else n
-                              for n in cli["samplers"]]
+        by_row = {s.row: s for s in _samplers_of(file_data, "--config")}
+        merged["samplers"] = []
+        for spec in _samplers_of(cli, "--samplers"):
+            kept = by_row.get(spec.row)
+            if kept is not None and spec.label is not None and kept.name != spec.name:
+                kept = None  # LABEL=SAMPLER naming another sampler than the file's LABEL
+            merged["samplers"].append((kept or spec).model_dump(exclude_none=True))
     if params:
-        specs = [s.model_dump(exclude_none=True)
-                 for s in validate({**_REQUIRED, **merged}, "--config").samplers]
+        specs = [s.model_dump(exclude_none=True) for s in _samplers_of(merged, "--config")]
         for item in params:
             key, sep, value = item.partition("=")
             name, dot, param = key.partition(".")
-            spec = next((s for s in specs if s["name"] == name), None)
+            spec = next((s for s in specs if s.get("label", s["name"]) == name), None)
             if not sep or not dot or spec is None:
-                raise NegbenchError(f"--param {item!r}: expected SAMPLER.NAME=VALUE with a "
-                                    "sampler of the experiment")
+                raise NegbenchError(f"--param {item!r}: expected ROW.NAME=VALUE with ROW an "
+                                    "entry of the experiment (its label, else its sampler)")
             spec.setdefault("params", {})[param] = value
         merged["samplers"] = specs
     return merged
+
+
+def budget_follows(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """``earlier`` without the budget values that ``later`` (overrides, options) replaces:
+    steps replace epochs and epochs steps; and when ``later`` names another budget, the
+    values ``earlier`` states that equal its own budget's (a resolved file states them all)
+    are dropped, so the other budget's apply; values it changed are kept."""
+    from negbench.harness.training.budget import OPTIONS
+
+    out = dict(earlier)
+    for key, other in (("epochs", "steps"), ("steps", "epochs")):
+        if later.get(key) is not None and other not in later:
+            out.pop(other, None)
+    name = earlier.get("budget", "smoke")
+    if "budget" in later and later["budget"] != name:
+        own = _named_budget_values(str(name), earlier.get("suite"))
+        for key in OPTIONS:
+            if key not in later and key in out and key in own and out[key] == own[key]:
+                del out[key]
+    return out
+
+
+def _named_budget_values(name: str, suite: Any) -> dict[str, Any]:
+    """The run options of budget ``name`` on ``suite`` ({} when either is unknown)."""
+    from negbench.harness.training.budget import get_budget, option_values
+    from negbench.suites.registry import get_suite
+
+    try:
+        overrides = get_suite(str(suite)).budgets.get(name) if suite else None
+    except NegbenchError:
+        overrides = None
+    try:
+        return option_values(get_budget(name, overrides))
+    except NegbenchError:
+        return {}
+
+
+def apply_overrides(data: dict[str, Any], items: list[str], cli: set[str]) -> dict[str, Any]:
+    """``data`` with the ``KEY=VALUE`` overrides ``items`` (``harness.overrides``); a key not
+    of the experiment, given twice, or also given as an option (``cli``) is a one-line
+    error."""
+    from negbench.harness import overrides
+
+    parsed = [overrides.parse(item) for item in items]
+    seen: set[str] = set()
+    for item, (key, _) in zip(items, parsed, strict=True):
+        top = key.split(".")[0]
+        if top not in Experiment.model_fields:
+            close = difflib.get_close_matches(top, list(Experiment.model_fields), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise NegbenchError(f"override {item!r}: unknown key {top!r}{hint}")
+        if top in cli:
+            raise NegbenchError(f"override {item!r}: {top} is also given as "
+                                f"--{top.replace('_', '-')}; give it once")
+        if key in seen:
+            raise NegbenchError(f"override {item!r}: {key} is given twice")
+        seen.add(key)
+    later = {k: v for k, v in parsed if "." not in k}
+    return overrides.apply(budget_follows(data, later), items, "overrides")
+
+
+PATH_KEYS = ("output", "data_root", "cache_dir", "collection", "model")
+
+
+def resolve_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """``data`` with its ``${...}`` interpolations resolved against every key (a key not given
+    has its default); a path still holding ``${`` (an escaped one) is refused."""
+    from negbench.harness import overrides
+
+    defaults = {k: f.default for k, f in Experiment.model_fields.items() if not f.is_required()}
+    out = overrides.resolve({**defaults, **data}, source)
+    for key in PATH_KEYS:
+        if "${" in str(out.get(key) or ""):
+            raise NegbenchError(f"{source}: {key} {out[key]!r} holds '${{': not a path")
+    return out
 
 
 _REQUIRED = {"suite": "-", "output": "-", "samplers": ["-"]}
@@ -280,20 +407,27 @@ def explicit_options(argv: list[str]) -> set[str]:
 
 
 def prepare_run_args(args: argparse.Namespace) -> argparse.Namespace:
-    """Merge ``--config`` (or an API mapping in ``args.experiment_data``) with the explicit
-    options, validate, and load ``--plugin`` files; without a config, check the three
-    required options."""
+    """Merge ``--config`` (or an API mapping in ``args.experiment_data``) with the
+    ``KEY=VALUE`` overrides and the explicit options, resolve its interpolations, validate,
+    and load ``--plugin`` files; without a config, overrides or interpolations, check the
+    three required options."""
     from negbench.strategies.plugins import load_plugins
 
     data = getattr(args, "experiment_data", None)
+    items = list(getattr(args, "overrides", None) or [])
     if data is None and getattr(args, "config", None):
         data = load_file(args.config)
+    if data is None and (items or any("${" in str(getattr(args, k, None) or "")
+                                      for k in Experiment.model_fields)):
+        data = {}  # the options (and overrides) are the whole experiment
     if data is not None:
         argv = getattr(args, "argv", None)
         given = explicit_options(argv) if argv else set()
         params = args.param if "param" in given else []
         source = f"--config {args.config}" if getattr(args, "config", None) else "experiment"
-        exp = validate(merge(data, cli_overrides(args, given), params), source)
+        cli = cli_overrides(args, given)
+        data = apply_overrides(data, items, set(cli))
+        exp = validate(resolve_keys(merge(data, cli, params), source), source)
         to_args(exp, args)
     else:
         missing = [f"--{k}" for k in ("suite", "samplers", "output") if not getattr(args, k)]
@@ -309,31 +443,35 @@ def to_args(exp: Experiment, args: argparse.Namespace) -> argparse.Namespace:
     for k, v in values.items():
         if k not in ("samplers", "plugins"):
             setattr(args, k, v)
-    args.samplers = ",".join(s.name for s in exp.samplers)
+    args.samplers = ",".join(f"{s.label}={s.name}" if s.label else s.name for s in exp.samplers)
     args.param = []
-    args.sampler_params = exp.sampler_params()
+    args.grid = exp.grid()
     args.plugin = list(exp.plugins)
     args.experiment = exp
     return args
 
 
-def resolved(args: argparse.Namespace, params: dict[str, dict], track: str,
-             seeds: list[int]) -> dict[str, Any]:
+def resolved(args: argparse.Namespace, grid: list[Entry], track: str, seeds: list[int],
+             budget, used: dict[str, Any]) -> dict[str, Any]:
     """The experiment as it ran: every key, sampler parameters with their defaults, the
-    budget's seeds and track; itself a valid ``--config`` file."""
+    budget's seeds, track and values (``budget.option_values``), and ``used``: the model,
+    data root, cache folder and prompts the run resolved; itself a valid ``--config`` file."""
+    from negbench.harness.training.budget import option_values
     from negbench.strategies.registry import get_sampler
 
     out = {k: getattr(args, k, f.default) for k, f in Experiment.model_fields.items()
            if k not in ("samplers", "plugins")}
-    out.update(track=track, seeds=list(seeds), steps=args.steps,
+    out.update(track=track, seeds=list(seeds), **option_values(budget), **used,
                shard=None,  # one array task's slice, not the experiment
                plugins=[str(Path(p).resolve()) for p in getattr(args, "plugin", None) or []])
-    out["samplers"] = [{"name": s, "params": get_sampler(s).from_dict(p).params_dict()}
-                       for s, p in params.items()]
+    out["samplers"] = [{"name": e.sampler, "label": e.label or None,
+                        "params": get_sampler(e.sampler).from_dict(e.params).params_dict()}
+                       for e in grid]
     config = validate(out, "resolved experiment").model_dump(mode="json")
     for s in config["samplers"]:
-        if s["components"] is None:
-            del s["components"]
+        for key in ("components", "label"):
+            if s[key] is None:
+                del s[key]
     return config
 
 

@@ -79,6 +79,11 @@ class Suite:
                        if data_root is None or not (Path(data_root) / d).is_dir()]
             return "present" if not missing else \
                 f"needs data: {', '.join(m + '/' for m in missing)} under $NEGBENCH_DATA"
+        if self.loader == "rerank":  # candidate lists with texts, staged by the user
+            from negbench.suites.rerank import missing_lists
+
+            missing = missing_lists(self, data_root)
+            return "present" if missing is None else f"needs data: {missing}"
         if self.loader == "beir-folder":
             return "present" if Path(self.corpus).is_dir() else f"needs data: {self.corpus}"
         if self.staged is None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Loader = Callable[["Suite", "Path | None"], "SuiteData"]
 # the modules holding the built-in loaders (each registers its loaders on import)
 BUILTIN = ("negbench.suites.irds_beir", "negbench.suites.msmarco", "negbench.suites.esco",
-           "negbench.suites.ecthr")
+           "negbench.suites.ecthr", "negbench.suites.rerank")
 _LOADERS: dict[str, Loader] = {}
 
 

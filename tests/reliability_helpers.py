@@ -23,6 +23,19 @@ def cli(argv: list, env: dict) -> subprocess.CompletedProcess:
                           text=True, check=False)
 
 
+def refused(argv: list, env: dict, *messages: str) -> str:
+    """Exit 2, one negbench error line holding every message, no traceback (ir_datasets may
+    log its own INFO lines when it first opens a dataset); returns that line."""
+    proc = cli(argv, env)
+    assert proc.returncode == 2, (proc.returncode, proc.stdout[-800:], proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("negbench: error")]
+    assert len(errors) == 1, proc.stderr[-2000:]
+    for m in messages:
+        assert m in errors[0], errors[0]
+    return errors[0]
+
+
 def fails(argv: list, env: dict, *messages: str, output: Path | None = None,
           code: int = 2) -> str:
     """Run the CLI; assert exit ``code``, exactly one stderr line holding every message, no

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from reliability_helpers import cli, env
+from reliability_helpers import cli, env, refused
 
 from negbench.harness.data.crossfit import (
     CrossFit,
@@ -37,18 +37,6 @@ def _labelled_ids(data) -> set[str]:
 def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _refused(argv: list, e: dict, *messages: str) -> str:
-    """Exit 2 and one ``negbench: error`` line holding every message, no traceback."""
-    proc = cli(argv, e)
-    assert proc.returncode == 2, (proc.returncode, proc.stdout[-800:], proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("negbench: error")]
-    assert len(errors) == 1, proc.stderr[-2000:]
-    for m in messages:
-        assert m in errors[0], errors[0]
-    return errors[0]
 
 
 # -- the fold assignment -------------------------------------------------------------------------
@@ -205,7 +193,7 @@ def test_a_folder_of_official_records_refuses_a_folds_run_before_writing(
     claim_folder(claimed, "beir/scifact", data_fingerprint(scifact))
     for out in (legacy, claimed):
         before = _snapshot(out)
-        _refused(_folds_run("beir/scifact", out, tiny_model_dir, "--folds", "2"), e,
+        refused(_folds_run("beir/scifact", out, tiny_model_dir, "--folds", "2"), e,
                  f"--output {out} holds runs on the official split",
                  "this run is on cross-fitted (2 folds, fold seed 0, assignment ",
                  "use another folder")
@@ -215,11 +203,11 @@ def test_a_folder_of_official_records_refuses_a_folds_run_before_writing(
 def test_bad_fold_options_are_one_line_errors(tiny_model_dir, irds_home, cache_dir, tmp_path):
     e = env(irds_home, cache_dir)
     out = tmp_path / "out"
-    _refused(_folds_run("beir/scifact", out, tiny_model_dir, "--folds", "1"), e,
+    refused(_folds_run("beir/scifact", out, tiny_model_dir, "--folds", "1"), e,
              "--folds 1: expected an integer from 2 to the number of labelled queries (1109)")
-    _refused(_folds_run("beir/scifact", out, tiny_model_dir, "--fold-seed", "3"), e,
+    refused(_folds_run("beir/scifact", out, tiny_model_dir, "--fold-seed", "3"), e,
              "--fold-seed", "give --folds K")
-    _refused(_folds_run("irds:beir/scifact/test", out, tiny_model_dir, "--folds", "5"), e,
+    refused(_folds_run("irds:beir/scifact/test", out, tiny_model_dir, "--folds", "5"), e,
              "--folds", "has no training split")
     assert not out.exists()
 
@@ -277,7 +265,7 @@ def test_a_cross_fitted_grid_writes_fold_records_and_a_table_that_says_so(grid, 
     assert sum(line.startswith("| random ") for line in table.splitlines()) == 1
 
 
-def test_the_same_command_resumes_and_other_splits_are_refused(grid, small, tiny_model_dir,
+def test_the_same_command_resumes_and_other_splits_arerefused(grid, small, tiny_model_dir,
                                                               irds_home, cache_dir, tmp_path):
     out = shutil.copytree(grid, tmp_path / "grid")
     e = env(irds_home, cache_dir)
@@ -286,12 +274,12 @@ def test_the_same_command_resumes_and_other_splits_are_refused(grid, small, tiny
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "2 of 2 runs already finished" in proc.stderr
     before = _snapshot(out)
-    _refused(_folds_run(small, out, tiny_model_dir), e,
+    refused(_folds_run(small, out, tiny_model_dir), e,
              "holds runs on cross-fitted (2 folds, fold seed 0", "this run is on the official "
              "split")
-    _refused(_folds_run(small, out, tiny_model_dir, "--folds", "3"), e,
+    refused(_folds_run(small, out, tiny_model_dir, "--folds", "3"), e,
              "this run is on cross-fitted (3 folds, fold seed 0")
-    _refused(_folds_run(small, out, tiny_model_dir, "--folds", "2", "--fold-seed", "1"), e,
+    refused(_folds_run(small, out, tiny_model_dir, "--folds", "2", "--fold-seed", "1"), e,
              "this run is on cross-fitted (2 folds, fold seed 1")
     assert _snapshot(out) == before
 
@@ -319,7 +307,7 @@ def test_report_merges_folds_per_seed_and_refuses_a_missing_fold(grid, irds_home
     with pytest.raises(NegbenchError, match=r"random seed 13: cross-fitted fold\(s\) 1 of 2 "
                                             "missing"):
         build_report(read_records(gap), ["nDCG@10"], n_resamples=200)
-    _refused(["report", gap, "--no-plots", "--output", tmp_path / "rep"],
+    refused(["report", gap, "--no-plots", "--output", tmp_path / "rep"],
              env(irds_home, cache_dir), "random seed 13: cross-fitted fold(s) 1 of 2 missing")
     proc = cli(["report", grid, "--no-plots", "--resamples", "200", "--output",
                 tmp_path / "rep"], env(irds_home, cache_dir))

@@ -57,11 +57,15 @@ def test_config_runs_the_grid_with_cli_overrides(config_run):
     assert "mixture" in proc.stdout and "in-batch" in proc.stdout
 
 
-def test_resolved_config_is_stored_and_reruns(config_run):
+def test_resolved_config_is_stored_and_reruns(config_run, tiny_model_dir, cache_dir, data_dir):
     out, _, env, _ = config_run
     resolved = yaml.safe_load((out / RESOLVED_FILE).read_text())
     assert resolved["seeds"] == [13] and resolved["output"] == str(out)
     assert resolved["track"] == "query-side" and resolved["budget"] == "smoke"
+    # every value the run used, not null: model, data root, cache folder, the budget's values
+    assert resolved["model"] == str(tiny_model_dir) and resolved["cache_dir"] == str(cache_dir)
+    assert resolved["data_root"] == str(data_dir)
+    assert (resolved["steps"], resolved["batch_size"], resolved["lr"]) == (3, 8, 2e-5)
     mix = next(s for s in resolved["samplers"] if s["name"] == "mixture")
     assert mix["params"]["components"] == "random:0.5,bm25[range_max=50]:0.5"
     assert set(resolved) == set(Experiment.model_fields)
@@ -130,8 +134,9 @@ def test_every_run_option_has_a_key():
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    dests = {a.dest for a in sub.choices["run"]._actions} - {"help", "config", "param",
-                                                              "task"}  # an executor's task
+    dests = {a.dest for a in sub.choices["run"]._actions} - {
+        "help", "config", "param", "task",  # an executor's task
+        "overrides", "multirun"}  # KEY=VALUE overrides of the keys, and their sweep
     missing = {d for d in dests if d != "plugin"} - set(Experiment.model_fields)
     assert not missing, f"run options without an experiment key: {missing}"
 

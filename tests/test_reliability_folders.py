@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from reliability_helpers import cli, copy_records, env
+from reliability_helpers import cli, copy_records, env, refused
 
 from negbench.harness.errors import NegbenchError
 from negbench.harness.pipeline.folders import OWNER_FILE, check_folder, claim_folder
@@ -30,19 +30,6 @@ def _zero_shot(suite: str, out: Path, *extra) -> list:
 def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _refused(argv: list, e: dict, *messages: str) -> str:
-    """Exit 2, one negbench error line holding every message, no traceback (ir_datasets may
-    log its own INFO lines when it first opens a dataset)."""
-    proc = cli(argv, e)
-    assert proc.returncode == 2, (proc.returncode, proc.stdout[-800:], proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("negbench: error")]
-    assert len(errors) == 1, proc.stderr[-2000:]
-    for m in messages:
-        assert m in errors[0], errors[0]
-    return errors[0]
 
 
 @pytest.fixture(scope="module")
@@ -84,12 +71,12 @@ def test_another_suite_into_the_same_output_is_refused_and_changes_nothing(
                  ["run", "--suite", "beir/nfcorpus", "--samplers", "random", "--seeds", "13",
                   "--budget", "smoke", "--model", tiny_model_dir, "--no-audit", "--quiet",
                   "--output", out]):
-        _refused(argv, e, f"--output {out} holds runs of beir/scifact over data {fp}",
+        refused(argv, e, f"--output {out} holds runs of beir/scifact over data {fp}",
                  "this run is beir/nfcorpus over data ", "use another folder")
         assert _snapshot(out) == before  # nothing changed, nothing new (not even a lock)
 
 
-def test_the_same_suite_over_other_data_is_refused(rows, scifact, data_dir, cache_dir,
+def test_the_same_suite_over_other_data_isrefused(rows, scifact, data_dir, cache_dir,
                                                    tmp_path):
     """A copy of the staged SciFact with one test query's text edited, given by --data-root:
     the old code replaced the row computed on the staged data, exit 0."""
@@ -105,7 +92,7 @@ def test_the_same_suite_over_other_data_is_refused(rows, scifact, data_dir, cach
     out = shutil.copytree(rows, tmp_path / "out")
     before = _snapshot(out)
     fp = _fingerprint(scifact)
-    err = _refused(_zero_shot("beir/scifact", out, "--data-root", root),
+    err = refused(_zero_shot("beir/scifact", out, "--data-root", root),
                    env(tmp_path / "irds", cache_dir),  # its own ir_datasets cache
                    f"holds runs of beir/scifact over data {fp}",
                    "this run is beir/scifact over data ", "use another folder")
@@ -182,7 +169,7 @@ def test_source_bias_refuses_a_folder_of_another_suite(irds_home, cache_dir, tmp
     (folder / "models" / "dense-seed13").mkdir(parents=True)
     (folder / "models" / "dense-seed13" / "config.json").write_text("{}")
     before = _snapshot(folder)
-    _refused(["source-bias", "--models-from", folder, "--quiet"], env(irds_home, cache_dir),
+    refused(["source-bias", "--models-from", folder, "--quiet"], env(irds_home, cache_dir),
              f"--models-from {folder} holds runs of beir/scifact over data 6ad4ba66fbd3",
              "this run is beir/nfcorpus")
     assert _snapshot(folder) == before
@@ -220,7 +207,7 @@ def test_export_never_writes_over_the_run_it_reads(run_dir, irds_home, cache_dir
     link.symlink_to(neg)
     e = env(irds_home, cache_dir)
     for output in (neg, link, run_dir / "records" / "new.jsonl"):
-        _refused(["export", run_dir, "--format", "tevatron", "--sampler", "random", "--seed",
+        refused(["export", run_dir, "--format", "tevatron", "--sampler", "random", "--seed",
                   "13", "--output", output], e,
                  f"{output}: --output is an input of this command", f"{run_dir}, which it "
                  "reads); writing it would destroy that input")
@@ -234,7 +221,7 @@ def test_regress_never_writes_a_baseline_over_the_run_it_reads(run_dir, irds_hom
     link = tmp_path / "baseline.json"
     link.symlink_to(record)
     for output in (record, link):
-        _refused(["regress", "--run", run_dir, "--write-baseline", output],
+        refused(["regress", "--run", run_dir, "--write-baseline", output],
                  env(irds_home, cache_dir), f"{output}: --write-baseline is an input of this "
                  "command", "would destroy that input")
         assert _snapshot(run_dir) == before
@@ -243,10 +230,10 @@ def test_regress_never_writes_a_baseline_over_the_run_it_reads(run_dir, irds_hom
 def test_report_writes_beside_the_records_never_over_them(run_dir, irds_home, cache_dir):
     before = _snapshot(run_dir)
     e = env(irds_home, cache_dir)
-    _refused(["report", run_dir, "--no-plots", "--prefix", "records/random-seed13"], e,
+    refused(["report", run_dir, "--no-plots", "--prefix", "records/random-seed13"], e,
              f"{run_dir / 'records' / 'random-seed13.md'}: --output/--prefix is an input",
              f"inside {run_dir / 'records'}")
-    _refused(["leaderboard", run_dir, "--output", run_dir / "negatives"], e,
+    refused(["leaderboard", run_dir, "--output", run_dir / "negatives"], e,
              "--output is an input of this command", f"inside {run_dir / 'negatives'}")
     assert _snapshot(run_dir) == before
     proc = cli(["report", run_dir, "--no-plots", "--resamples", "50"], e)  # intended: beside

@@ -10,6 +10,7 @@ from negbench.harness.errors import NegbenchError
 
 
 def cmd_decompose(args) -> int:
+    from negbench.harness.evaluation.measures import select_measures
     from negbench.harness.evaluation.records import read_records
     from negbench.harness.io.atomic import write_text_atomic
     from negbench.harness.pipeline import preflight
@@ -32,9 +33,10 @@ def cmd_decompose(args) -> int:
     recipe, controlled = (read_records(f) for f in folders)
     check_comparable([r for r in recipe + controlled if r.get("kind") == "trained"],
                      f"records in {folders[0]} and {folders[1]}")
-    rows = decompose(recipe, controlled, args.measure, args.baseline, args.alpha,
-                     args.resamples)
-    md = to_markdown(rows, args.measure, args.baseline)
+    measure = select_measures([args.measure], (m for r in recipe + controlled
+                                               for m in r["metrics"]))[0]  # any spelling
+    rows = decompose(recipe, controlled, measure, args.baseline, args.alpha, args.resamples)
+    md = to_markdown(rows, measure, args.baseline)
     if args.output:
         write_text_atomic(md, Path(args.output))
     print(md)
@@ -58,7 +60,9 @@ def register(sub) -> None:
                    help="--output of a `run --mode controlled` of the same suite and budget")
     d.add_argument("--baseline", default="dense",
                    help="the static baseline, present in either folder (default: dense)")
-    d.add_argument("--measure", default="nDCG@10", help="measure (default: nDCG@10)")
+    d.add_argument("--measure", default="nDCG@10",
+                   help="measure (default: nDCG@10); any case, and as ir_measures, trec_eval "
+                        "or MTEB write them (MRR@10, ndcg_cut_10)")
     d.add_argument("--alpha", type=float, default=0.05, help="family-wise level (0.05)")
     d.add_argument("--resamples", type=int, default=2000,
                    help="bootstrap resamples of the secondary query-level interval (2000)")

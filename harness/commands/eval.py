@@ -67,7 +67,9 @@ def register(sub) -> None:
                         "ir_datasets id with qrels")
     e.add_argument("--run", required=True, help="TREC run file")
     e.add_argument("--measures", default=None,
-                   help="comma list of measures (default: the suite's), e.g. RR@10,R@1000")
+                   help="comma list of measures (default: the suite's), e.g. RR@10,R@1000; "
+                        "any case, and as ir_measures, trec_eval or MTEB write them (MRR@10, "
+                        "ndcg_cut_10)")
     e.add_argument("--output", default=None, help="also write the result as JSON here")
     add_data_root(e)
     e.set_defaults(func=cmd_eval)

@@ -79,7 +79,9 @@ def register(sub) -> None:
     p.add_argument("--power", type=float, default=0.8, help="power to reach (default: 0.8)")
     p.add_argument("--baseline", default=None,
                    help="baseline system (default: the report's, in-batch if present)")
-    p.add_argument("--measure", default=None, help="measure (default: the records' first)")
+    p.add_argument("--measure", default=None,
+                   help="measure (default: the records' first); any case, and as ir_measures, "
+                        "trec_eval or MTEB write them (MRR@10, ndcg_cut_10)")
     p.add_argument("--correction", choices=["holm", "hochberg", "bonferroni", "none"],
                    default="holm", help="the correction the verdicts use (default: holm)")
     p.add_argument("--alpha", type=float, default=0.05, help="family-wise level (0.05)")

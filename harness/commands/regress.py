@@ -73,7 +73,9 @@ def register(sub) -> None:
     g.add_argument("--write-baseline", default=None, metavar="FILE",
                    help="write the run's per-query scores as a baseline JSON and exit")
     r.add_argument("--measures", default=None,
-                   help="with --write-baseline: comma list of measures (default: all)")
+                   help="with --write-baseline: comma list of measures (default: all); any "
+                        "case, and as ir_measures, trec_eval or MTEB write them (MRR@10, "
+                        "ndcg_cut_10)")
     r.add_argument("--tolerance", type=float, default=0.01,
                    help="largest acceptable drop of a mean (absolute, default 0.01)")
     r.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")

@@ -96,7 +96,9 @@ def register(sub) -> None:
                    help="comma list of the systems to report (sampler names, zero-shot rows "
                         "by their name, e.g. BM25); default: every record in the folder")
     r.add_argument("--measures", default=None,
-                   help="comma list of measures (default: all in the records)")
+                   help="comma list of measures (default: all in the records); any case, "
+                        "and as ir_measures, trec_eval or MTEB write them (MRR@10, "
+                        "ndcg_cut_10)")
     r.add_argument("--baseline", default=None,
                    help="system every other is compared with (default: in-batch if present, "
                         "else the first trained sampler)")

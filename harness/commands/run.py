@@ -21,35 +21,92 @@ from negbench.harness.errors import NegbenchError
 log = logging.getLogger(__name__)
 
 
-def sampler_params(items: list[str], samplers: list[str]) -> dict[str, dict]:
-    """Parse repeated ``SAMPLER.NAME=VALUE`` options into per-sampler dicts."""
-    out: dict[str, dict] = {s: {} for s in samplers}
+def grid_entries(text: str, items: list[str]) -> list:
+    """``--samplers`` (``SAMPLER`` or ``LABEL=SAMPLER`` items) with the repeated
+    ``ROW.NAME=VALUE`` options (ROW: an entry's label, else its sampler) as grid entries."""
+    from negbench.harness.pipeline.entries import (
+        Entry,
+        label_problem,
+        repeated_rows,
+        split_label,
+    )
+
+    rows = [split_label(t) for t in name_list(text, "--samplers", "sampler",
+                                              "records are keyed by name; run a sampler again "
+                                              "as LABEL=SAMPLER")]
+    for sampler, label in rows:
+        problem = label_problem(label) if label and label != sampler else None
+        if problem or not sampler:
+            why = problem or "LABEL=SAMPLER names no sampler"
+            raise NegbenchError(f"--samplers {text!r}: {why}")
+    rows = [(sampler, "" if label == sampler else label) for sampler, label in rows]
+    problem = repeated_rows(rows)
+    if problem:
+        raise NegbenchError(f"--samplers {text!r}: {problem}")
+    params: dict[str, dict] = {label or sampler: {} for sampler, label in rows}
     for item in items:
         key, sep, value = item.partition("=")
         name, dot, param = key.partition(".")
         if not sep or not dot:
-            raise NegbenchError(f"--param {item!r}: expected SAMPLER.NAME=VALUE")
-        if name not in out:
-            raise NegbenchError(f"--param {item!r}: sampler {name!r} is not in --samplers")
-        out[name][param] = value
-    return out
+            raise NegbenchError(f"--param {item!r}: expected ROW.NAME=VALUE (ROW: a sampler of "
+                                "--samplers, or its label)")
+        if name not in params:
+            raise NegbenchError(f"--param {item!r}: {name!r} is not an entry of --samplers "
+                                f"({', '.join(params)})")
+        params[name][param] = value
+    return [Entry(sampler, params[label or sampler], label) for sampler, label in rows]
 
 
 def cmd_run(args) -> int:
     """``negbench run``; ``--quiet``'s logging switch is undone on return (the Python API
     calls this in the user's process)."""
+    from negbench.harness.experiment import prepare_run_args
+
     disabled = logging.root.manager.disable
     try:
-        return _run(args)
+        if getattr(args, "multirun", False):
+            return _multirun(args)
+        return _run(prepare_run_args(args))  # --config merged, overrides, --plugin loaded
     finally:
         logging.disable(disabled)
+
+
+def _multirun(args) -> int:
+    """``--multirun``: one grid per combination of the swept ``KEY=A,B`` overrides, one after
+    the other; every combination is validated, and their outputs checked distinct, first."""
+    from negbench.harness import overrides
+    from negbench.harness.experiment import prepare_run_args
+    from negbench.strategies.registry import get_sampler
+    from negbench.suites.registry import get_suite
+
+    combos = overrides.sweep(list(getattr(args, "overrides", None) or []))
+    fixed = set.intersection(*(set(c) for c in combos))
+    names = [" ".join(i for i in c if i not in fixed) or "(no sweep)" for c in combos]
+    prepared = [prepare_run_args(argparse.Namespace(**{**vars(args), "overrides": c,
+                                                       "multirun": False})) for c in combos]
+    seen: dict[Path, str] = {}
+    for name, a in zip(names, prepared, strict=True):
+        _budget(a, get_suite(a.suite))  # the cheap checks of every grid before the first runs
+        for e in _grid(a):
+            get_sampler(e.sampler).from_dict(e.params)
+        out = Path(a.output).resolve()
+        if out in seen:
+            raise NegbenchError(f"--multirun: {seen[out]} and {name} both write to {a.output}; "
+                                "make output differ per combination with an interpolation, "
+                                "e.g. output: results/sweep-${budget}")
+        seen[out] = name
+    for i, (name, a) in enumerate(zip(names, prepared, strict=True)):
+        if not a.quiet:
+            log.info("[negbench] multirun %d/%d: %s -> %s", i + 1, len(prepared), name,
+                     a.output)
+        _run(a)
+    return 0
 
 
 def _run(args) -> int:
     from negbench.harness.data.paths import given_root
     from negbench.harness.experiment import (
         RESOLVED_FILE,
-        prepare_run_args,
         resolved,
         write_resolved,
     )
@@ -59,27 +116,21 @@ def _run(args) -> int:
     from negbench.harness.pipeline.grid import Shard, TrainingSetup, grid_configs, run_grid
     from negbench.harness.pipeline.scale_out import make_executor
     from negbench.harness.pipeline.workspace import Workspace
-    from negbench.harness.training.budget import TRACKS, get_budget
+    from negbench.harness.training.budget import TRACKS
     from negbench.strategies.registry import get_sampler
     from negbench.suites.registry import get_suite
 
-    args = prepare_run_args(args)  # --config merged under explicit options, --plugin loaded
     if args.quiet:  # only the result and errors: no progress, no library chatter
         logging.disable(logging.INFO)
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # e.g. "Loading weights"
     suite = get_suite(args.suite).with_collection(args.collection)
-    samplers = name_list(args.samplers, "--samplers", "sampler",
-                         "records are keyed by sampler name")
-    params = getattr(args, "sampler_params", None) or sampler_params(args.param, samplers)
-    for s in samplers:  # validate names and parameters before any expensive work
-        get_sampler(s).from_dict(params[s])
-    budget = get_budget(args.budget, suite.budgets.get(args.budget))
-    if args.steps is not None:
-        if args.steps < 1:
-            raise NegbenchError(f"--steps must be >= 1, got {args.steps}")
-        budget = dataclasses.replace(budget, steps=args.steps, epochs=None)
+    grid = _grid(args)
+    rows = [e.name for e in grid]
+    for e in grid:  # validate names and parameters before any expensive work
+        get_sampler(e.sampler).from_dict(e.params)
+    budget = _budget(args, suite)
     if args.no_audit:  # not part of the config hash: the audit reads a run, it does not change it
         budget = dataclasses.replace(budget, teacher_steps=0)
     track = args.track or budget.track
@@ -98,7 +149,7 @@ def _run(args) -> int:
     setup = TrainingSetup(track, precision, args.in_batch_mask, args.mode, args.loss,
                           tuple(sorted(parse_loss_params(args.loss_param).items())))
     seeds = args.seeds or list(budget.seeds)
-    sequential = _sequential_spec(args, samplers, seeds)
+    sequential = _sequential_spec(args, rows, seeds)
     if len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
         raise NegbenchError(f"--seeds {seeds}: seeds must be distinct integers in 0..2^32-1")
     folds, fold_seed = getattr(args, "folds", None), getattr(args, "fold_seed", 0)
@@ -114,18 +165,18 @@ def _run(args) -> int:
     preflight.model_folder(ws.model_name)
     preflight.prompts_text(ws, {"--query-prompt": args.query_prompt,
                                 "--doc-prompt": args.doc_prompt})
-    grid_configs(ws, [(s, params[s]) for s in samplers], seeds, budget, setup)
+    grid_configs(ws, grid, seeds, budget, setup)
     preflight.suite_data(ws)  # loads and checks corpus, queries and qrels
     if folds is not None:  # cross-fitting: every labelled query tested once, by fold
         ws.cross_fit(folds, fold_seed)
     for data in _fold_data(ws):
         preflight.training_pairs_present(data)
         preflight.batches_fillable(data, budget)
-    for s in samplers:
-        get_sampler(s).from_dict(params[s]).check_suite(ws.data)
+    for e in grid:
+        get_sampler(e.sampler).from_dict(e.params).check_suite(ws.data)
     if not args.task:  # a task runs on its executor's node: its package is there
         preflight.executor_package(args.executor)
-    config = resolved(args, params, track, seeds)
+    config = resolved(args, grid, track, seeds, budget, _used(ws, root))
     quiet_log = open(os.devnull, "w") if args.quiet else LogStream()  # noqa: SIM115
     out = Path(args.output)
     # the first write (every check above passed): --output holds this suite over this data
@@ -133,7 +184,7 @@ def _run(args) -> int:
                  crossfit=ws.crossfit.spec() if ws.crossfit is not None else None):
         if args.task:  # one task of an executor, in its own process: the run's RSS is its own
             ws.isolated = True
-            run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
+            run_grid(ws, grid, seeds, budget, out,
                      zero_shot=not args.no_zero_shot, log=quiet_log, keep_models=args.keep_models,
                      setup=setup, stop_after=args.stop_after, task=args.task)
             return 0
@@ -143,7 +194,7 @@ def _run(args) -> int:
         if sequential is not None:
             from negbench.harness.pipeline.sequential_grid import run_sequential, summary_lines
 
-            run_sequential(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
+            run_sequential(ws, grid, seeds, budget, out,
                            sequential, log=quiet_log, zero_shot=not args.no_zero_shot,
                            keep_models=args.keep_models, setup=setup, dispatch=executor)
             write_resolved(config, out)
@@ -151,7 +202,7 @@ def _run(args) -> int:
             print("\n".join(summary_lines(out)))
             log.info("records, runs, negatives and sequential.json written to %s", args.output)
             return 0
-        table = run_grid(ws, [(s, params[s]) for s in samplers], seeds, budget, out,
+        table = run_grid(ws, grid, seeds, budget, out,
                          zero_shot=not args.no_zero_shot, log=quiet_log,
                          keep_models=args.keep_models, setup=setup, stop_after=args.stop_after,
                          shard=shard, dispatch=executor)
@@ -197,6 +248,33 @@ def _sequential_spec(args, samplers: list[str], seeds: list[int]):
     return spec
 
 
+def _grid(args) -> list:
+    """The grid's entries: the experiment's, else ``--samplers`` with ``--param``."""
+    return getattr(args, "grid", None) or grid_entries(args.samplers, args.param)
+
+
+def _budget(args, suite):
+    """The named budget (with the suite's overrides of it) and the budget options on top."""
+    from negbench.harness.training.budget import OPTIONS, get_budget, with_options
+
+    return with_options(get_budget(args.budget, suite.budgets.get(args.budget)),
+                        {k: getattr(args, k, None) for k in OPTIONS})
+
+
+def _used(ws, root: Path | None) -> dict:
+    """What the run resolved for the keys left to defaults: model, prompts, cache folder and
+    the data root read (None where the data came from no data root: a local BEIR folder, the
+    ir_datasets cache as it is)."""
+    from negbench.harness.data.paths import data_root
+
+    if root is None and ws.suite.staged is not None:
+        default = data_root(required=False)
+        root = default if (default / ws.suite.staged).is_dir() else None
+    return {"model": ws.model_name, "query_prompt": ws.prompts.query,
+            "doc_prompt": ws.prompts.document, "cache_dir": str(ws.cache_dir),
+            "data_root": str(root) if root is not None else None}
+
+
 def _fold_data(ws) -> list:
     """The data each run trains on: the suite's, or every cross-fitted fold's."""
     if ws.crossfit is None:
@@ -236,7 +314,10 @@ def register(sub) -> None:
                    help="suite name (see `negbench suites`), path of a local BEIR folder, or "
                         "irds:ID[,train=ID][,dev=ID][,profile=P] for any ir_datasets id")
     r.add_argument("--samplers", default=None,
-                   help="comma list of sampler names (see `negbench strategies`)")
+                   help="comma list of sampler names (see `negbench strategies`); LABEL=SAMPLER "
+                        "adds an entry named LABEL (its records and table row), so one sampler "
+                        "can run twice with other parameters: dense,deep=dense --param "
+                        "deep.range_max=200")
     r.add_argument("--seeds", type=seed_list, default=None,
                    help="comma list of integer seeds (default: the budget's seeds)")
     r.add_argument("--budget", default="smoke",
@@ -274,8 +355,9 @@ def register(sub) -> None:
                         "(default: the official split; docs/crossfit.md)")
     r.add_argument("--fold-seed", type=int, default=0, metavar="S",
                    help="seed of the fold assignment of --folds (default: 0)")
-    r.add_argument("--param", action="append", default=[], metavar="SAMPLER.NAME=VALUE",
-                   help="set a sampler parameter, e.g. dense.range_min=10 (repeatable)")
+    r.add_argument("--param", action="append", default=[], metavar="ROW.NAME=VALUE",
+                   help="set a parameter of the entry ROW (a sampler of --samplers, or its "
+                        "label), e.g. dense.range_min=10 (repeatable)")
     r.add_argument("--model", default=None,
                    help="base model: all-MiniLM-L6-v2, a local folder or a Hugging Face id "
                         "read from the Hugging Face cache (HF_HUB_OFFLINE=0 to download) "
@@ -298,16 +380,47 @@ def register(sub) -> None:
     r.add_argument("--trust-remote-code", action="store_true",
                    help="allow a model folder to run its own Python code (off by default; "
                         "recorded in each record)")
-    r.add_argument("--steps", type=int, default=None, metavar="N",
-                   help="advanced: override the budget's training steps (changes the config "
-                        "hash, so results are not comparable with the named budget; used by "
-                        "the resume tests to make training long enough to interrupt)")
     r.add_argument("--stop-after", default=None, choices=["mine", "train", "encode", "retrieve"],
                    help="run every unfinished run up to this stage only, and no zero-shot row "
                         "or table; re-running without it finishes them (e.g. mine negatives "
                         "with BM25 on a CPU node, copy --output, train on a GPU node)")
     r.add_argument("--quiet", action="store_true",
                    help="no progress bars or progress messages (errors still print)")
+    r.add_argument("--multirun", action="store_true",
+                   help="sweep: a KEY=A,B override runs one grid per value (several such "
+                        "overrides: one per combination), one after the other; each "
+                        "combination's output must differ, e.g. output=results/x-${budget}")
+    r.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="after the options: set an experiment key, OmegaConf/Hydra style, "
+                        "e.g. budget=standard seeds=[13,42] samplers.0.params.range_max=200; "
+                        "values may interpolate other keys: output=results/${slug:${suite}}")
+    b = r.add_argument_group("budget values, on top of --budget (each changes the config hash; "
+                             "records and table notes state them)")
+    b.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="training batch size, >= 2 (default: the budget's)")
+    b.add_argument("--lr", type=float, default=None, metavar="X",
+                   help="learning rate, > 0 (default: the budget's)")
+    b.add_argument("--epochs", type=float, default=None, metavar="X",
+                   help="passes over the training pairs, instead of the budget's epochs or "
+                        "steps (default: the budget's)")
+    b.add_argument("--steps", type=int, default=None, metavar="N",
+                   help="optimizer steps, instead of the budget's epochs or steps (default: "
+                        "the budget's)")
+    b.add_argument("--max-steps", type=int, default=None, metavar="N",
+                   help="cap on the steps of an epoch budget (default: the budget's)")
+    b.add_argument("--warmup", type=float, default=None, metavar="RATIO",
+                   help="warm-up share of the steps, from 0 to below 1 (default: the budget's)")
+    b.add_argument("--query-length", type=int, default=None, metavar="N",
+                   help="training query length in tokens, query-side track (default: the "
+                        "budget's)")
+    b.add_argument("--train-length", type=int, default=None, metavar="N",
+                   help="training text length in tokens, full track (default: the budget's)")
+    b.add_argument("--eval-length", type=int, default=None, metavar="N",
+                   help="length at which the corpus and test queries are encoded for mining "
+                        "and evaluation (default: the budget's)")
+    b.add_argument("--num-negatives", type=int, default=None, metavar="N",
+                   help="mined negatives per training pair; a sampler's num_negatives may not "
+                        "exceed it (default: the budget's)")
     q = r.add_argument_group("sequential seeds (docs/statistics.md)")
     q.add_argument("--target-mde", type=float, default=None, metavar="X",
                    help="add seeds in groups until each sampler's comparison with --baseline "

@@ -42,6 +42,8 @@ def data_fingerprint(data) -> str:
         _update(h, name, split_fingerprint(split) if split is not None else "-")
     extras = {"query_dates": data.query_dates, "doc_dates": data.doc_dates,
               "parents": {d: sorted(p) for d, p in (data.parents or {}).items()}}
+    if getattr(data, "candidates", None) is not None:  # only then: other suites keep their hashes
+        extras["candidates"] = {"first_stage": data.first_stage, "lists": data.candidates}
     _update(h, json.dumps(extras, sort_keys=True))
     return h.hexdigest()
 

@@ -2,12 +2,15 @@
 
 - ``st``: a sentence-transformers training dataset (``datasets`` ``save_to_disk`` folder) with
   columns anchor, positive, negative_1..n;
-- ``flagembedding``: JSONL ``{"query", "pos": [...], "neg": [...]}`` (FlagEmbedding);
+- ``flagembedding``: JSONL ``{"query", "pos": [...], "neg": [...], "pos_scores": [...],
+  "neg_scores": [...], "prompt", "type": "normal"}`` (FlagEmbedding's fine-tuning data), one
+  line per query: the pairs of a query that share their negatives, so that reading it back
+  gives every pair its own negatives (a query whose pairs differ gets a line per list);
 - ``tevatron``: JSONL ``{"query_id", "query", "positive_passages": [{"docid", "title",
   "text"}], "negative_passages": [...]}`` (Tevatron).
 
-One record per (query, positive) pair, in the negatives file's order. Texts are what the
-models see (``Doc.text``: title + body); Tevatron keeps ids, title and body apart. Reading
+Otherwise one record per (query, positive) pair, in the negatives file's order. Texts are what
+the models see (``Doc.text``: title + body); Tevatron keeps ids, title and body apart. Reading
 maps texts back to the suite's ids (a text not in the corpus is an error naming file:line).
 """
 
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
     from negbench.harness.data.collection import Corpus, Split
 
 FORMATS = ("st", "flagembedding", "tevatron")
+# per (query id, positive id): the positive's score and the negatives' (ids, then texts)
+Scores = dict[tuple[str, str], tuple[float, list[float]]]
 ALL_FORMATS = ("negbench", *FORMATS)
 
 
@@ -40,27 +45,43 @@ def _passage(corpus: Corpus, d: str) -> dict:
 
 
 def export_rows(rows: list[NegativeRow], corpus: Corpus, split: Split, fmt: str,
-                output: Path) -> int:
-    """Write ``rows`` (sorted by query, positive) as ``fmt`` to ``output``; returns the count."""
+                output: Path, scores: Scores | None = None, prompt: str = "") -> int:
+    """Write ``rows`` (sorted by query, positive) as ``fmt`` to ``output``; returns the number
+    of pairs. FlagEmbedding lines carry ``scores`` (per pair: the positive's, the negatives')
+    when given, and ``prompt`` (the run's query prompt)."""
     rows = sorted(rows, key=lambda r: (r.query_id, r.positive_id))
     if fmt == "st":
         return _export_st(rows, corpus, split, Path(output))
     if fmt not in FORMATS:
         raise NegbenchError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    lines = []
+    if fmt == "flagembedding":
+        objs = _flagembedding(rows, corpus, split, scores, prompt)
+    else:
+        objs = [{"query_id": r.query_id, "query": split.queries[r.query_id],
+                 "positive_passages": [_passage(corpus, r.positive_id)],
+                 "negative_passages": [_passage(corpus, d) for d in r.negative_ids]
+                 + [{"docid": "", "title": "", "text": t} for t in r.negative_texts]}
+                for r in rows]
+    write_text_atomic("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objs),
+                      Path(output))
+    return len(rows)
+
+
+def _flagembedding(rows: list[NegativeRow], corpus: Corpus, split: Split,
+                   scores: Scores | None, prompt: str) -> list[dict]:
+    """One object per query and list of negatives, its positives (and scores) in order."""
+    groups: dict[tuple, list[NegativeRow]] = {}
     for r in rows:
-        query = split.queries[r.query_id]
-        if fmt == "flagembedding":
-            obj = {"query": query, "pos": [corpus.docs[r.positive_id].text],
-                   "neg": _texts(r, corpus)}
-        else:
-            obj = {"query_id": r.query_id, "query": query,
-                   "positive_passages": [_passage(corpus, r.positive_id)],
-                   "negative_passages": [_passage(corpus, d) for d in r.negative_ids]
-                   + [{"docid": "", "title": "", "text": t} for t in r.negative_texts]}
-        lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
-    write_text_atomic("".join(lines), Path(output))
-    return len(lines)
+        groups.setdefault((r.query_id, r.negative_ids, r.negative_texts), []).append(r)
+    out = []
+    for (q, _, _), same in groups.items():
+        obj = {"query": split.queries[q], "pos": [corpus.docs[r.positive_id].text for r in same],
+               "neg": _texts(same[0], corpus)}
+        if scores is not None:
+            obj["pos_scores"] = [scores[(q, r.positive_id)][0] for r in same]
+            obj["neg_scores"] = list(scores[(q, same[0].positive_id)][1])
+        out.append({**obj, "prompt": prompt, "type": "normal"})
+    return out
 
 
 def _export_st(rows: list[NegativeRow], corpus: Corpus, split: Split, output: Path) -> int:

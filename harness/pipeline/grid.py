@@ -14,6 +14,7 @@ from negbench.harness.data.fingerprint import matches
 from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluation.records import read_record, read_records
 from negbench.harness.io.atomic import file_lock, is_stale_temp, write_text_atomic
+from negbench.harness.pipeline.entries import entries, repeated_rows
 from negbench.harness.pipeline.folders import claim_folder
 from negbench.harness.pipeline.run_records import zero_shot_bm25, zero_shot_model
 from negbench.harness.pipeline.runner import RunConfig, execute_run, is_done, record_key
@@ -116,15 +117,16 @@ def _identity(name: str, params: dict) -> tuple:
     return name, tuple(sorted(get_sampler(name).from_dict(params).params_dict().items()))
 
 
-def window_controls(samplers: list[tuple[str, dict]], setup: TrainingSetup
+def window_controls(samplers: list[tuple], setup: TrainingSetup
                     ) -> list[tuple[str, dict, str]]:
     """Controlled mode: the window-matched static control of every dynamic method of the
-    grid, as (sampler, params, label), unless the grid has it already; none in recipe mode."""
+    grid, as (sampler, params, label), unless the grid has it already (under any label); none
+    in recipe mode. ``samplers``: the grid's entries (``entries.Entry`` or (sampler, params))."""
     if setup.mode != "controlled":
         return []
-    have = {_identity(n, p) for n, p in samplers}
+    have = {_identity(e.sampler, e.params) for e in entries(samplers)}
     out = []
-    for name, _ in samplers:
+    for name in dict.fromkeys(e.sampler for e in entries(samplers)):
         recipe = get_sampler(name).get_recipe()
         if recipe.control is None:
             continue
@@ -136,15 +138,18 @@ def window_controls(samplers: list[tuple[str, dict]], setup: TrainingSetup
     return out
 
 
-def grid_configs(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int],
+def grid_configs(ws: Workspace, samplers: list[tuple], seeds: list[int],
                  budget: Budget, setup: TrainingSetup) -> list[RunConfig]:
     """The grid's run configs, seed-major (an interrupted grid has every sampler at the first
     seed(s)); parameters and methods are validated against the budget and track before
-    anything runs. In controlled mode the window-matched controls are added (labelled rows,
-    e.g. ``dense[range_max=200]``)."""
+    anything runs. ``samplers``: (sampler, params) or (sampler, params, label) entries (a
+    label names the entry's records and row). In controlled mode the window-matched controls
+    are added (labelled rows, e.g. ``dense[range_max=200]``)."""
+    problem = repeated_rows([(e.sampler, e.label) for e in entries(samplers)])
+    if problem:
+        raise NegbenchError(f"samplers: {problem}")
     resolved = []
-    for name, params, label in [(n, p, "") for n, p in samplers] + window_controls(samplers,
-                                                                                 setup):
+    for name, params, label in entries(samplers) + window_controls(samplers, setup):
         get_sampler(name).check_track(setup.track)
         method = setup.method_for(name)
         check_method(name, setup, method)
@@ -258,14 +263,15 @@ def write_table(ws: Workspace, budget: Budget, configs: list[RunConfig], out: Pa
     return table
 
 
-def run_grid(ws: Workspace, samplers: list[tuple[str, dict]], seeds: list[int], budget: Budget,
+def run_grid(ws: Workspace, samplers: list[tuple], seeds: list[int], budget: Budget,
              out: Path, zero_shot: bool = True, log=sys.stderr, keep_models: bool = False,
              setup: TrainingSetup | None = None, stop_after: str | None = None,
              shard: Shard | None = None, task: str | None = None,
              dispatch=None) -> str | None:
     """Run every (sampler, seed) not yet finished, then write ``table.md``; returns the table.
 
-    ``keep_models`` keeps each newly trained model in ``<out>/models/<sampler>-seed<seed>``.
+    ``samplers``: the grid's entries, as for ``grid_configs``. ``keep_models`` keeps each newly
+    trained model in ``<out>/models/<name>-seed<seed>``.
     ``stop_after`` (a stage name) runs every unfinished run up to that stage only, computes no
     zero-shot row and no table, and returns None; the same grid without it finishes them.
     ``shard`` runs only that shard's runs (the table still covers every record present).

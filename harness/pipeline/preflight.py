@@ -153,7 +153,7 @@ def suite_data(ws) -> None:
     """Load and check the workspace's data (the test qrels judge a doc relevant); suites read
     through ir_datasets first need a writable ``$IR_DATASETS_HOME`` (the cache is seeded from
     the staged files)."""
-    if ws.suite.loader in ("irds", "msmarco"):
+    if ws.suite.loader in ("irds", "msmarco", "rerank"):
         from negbench.harness.data.irds import irds_home
 
         writable_dir(irds_home(), "the ir_datasets cache ($IR_DATASETS_HOME)")

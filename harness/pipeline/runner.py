@@ -76,6 +76,7 @@ class RunConfig:
         d["budget"].pop("seeds")  # the default seed list does not change a single run
         d["budget"].pop("teacher_steps")  # FN accounting reads the run; it does not change it
         d["budget"].pop("track")  # the run's track is ``track``
+        d["budget"].pop("changed")  # which fields run options set: their values are hashed
         if not self.trust_remote_code:
             d.pop("trust_remote_code")
         if not self.prompts:  # records without prompts keep their config hashes

@@ -44,17 +44,19 @@ class SequentialSpec:
             raise NegbenchError(f"--spending {self.rule!r}: known {', '.join(sequential.RULES)}")
 
 
-def run_sequential(ws, samplers: list[tuple[str, dict]], base_seeds: list[int], budget,
+def run_sequential(ws, samplers: list[tuple], base_seeds: list[int], budget,
                    out: Path, spec: SequentialSpec, log=sys.stderr, **grid_kwargs
                    ) -> list[sequential.Verdict]:
-    """Run the looks of ``spec`` (``run_grid`` per look, on the samplers still open) and
-    return each comparison's final verdict."""
+    """Run the looks of ``spec`` (``run_grid`` per look, on the entries still open; an
+    entry is named by its label, else its sampler) and return each comparison's final
+    verdict."""
     from negbench.harness.evaluation.records import read_records
     from negbench.harness.io.atomic import write_text_atomic
+    from negbench.harness.pipeline.entries import entries
     from negbench.harness.pipeline.grid import run_grid
     from negbench.harness.reporting.report import build_report, families
 
-    names = [n for n, _ in samplers]
+    names = [e.name for e in entries(samplers)]
     spec.check(names)
     seeds = sequential.extend_seeds(base_seeds, spec.looks[-1])
     levels = sequential.look_levels(spec.looks, spec.alpha, spec.rule)
@@ -64,7 +66,7 @@ def run_sequential(ws, samplers: list[tuple[str, dict]], base_seeds: list[int], 
     final: dict[str, sequential.Verdict] = {}
     history = []
     for j, k in enumerate(spec.looks):
-        run = [(n, p) for n, p in samplers if n == spec.baseline or n in open_]
+        run = [e for e in entries(samplers) if e.name == spec.baseline or e.name in open_]
         run_grid(ws, run, seeds[:k], budget, out, log=log, **grid_kwargs)
         keep = {n: set(seeds[:stopped_at.get(n, k)]) for n in names}
         records = [r for r in read_records(out) if r.get("kind") == "trained"

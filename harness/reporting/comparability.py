@@ -1,9 +1,10 @@
 """Refuse to compare records that do not answer the same question.
 
-Trained records must agree on track, budget, suite, split, model (name and fingerprint) and data
-fingerprint; zero-shot records (no training, hence no track or training budget) on suite, split
-and data. ``check_comparable`` is called by ``report`` and ``regress`` and should be by anything
-that puts records into one table (``table.md``).
+Trained records must agree on track, budget (its name and each of its values), suite, split,
+model (name and fingerprint) and data fingerprint; zero-shot records (no training, hence no
+track or training budget) on suite, split and data. ``check_comparable`` is called by
+``report`` and ``regress`` and should be by anything that puts records into one table
+(``table.md``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,21 @@ def budget_name(record: dict) -> str:
     return str((record.get("budget") or {}).get("name", "-"))
 
 
+# the budget fields that change training or evaluation, each compared on its own so that a
+# refusal names it (``--lr`` etc. set them within one named budget)
+BUDGET_FIELDS = ("epochs", "steps", "max_steps", "batch_size", "learning_rate", "warmup_ratio",
+                 "query_max_length", "train_max_length", "eval_max_length",
+                 "negatives_per_example", "retrieve_k")
+
+
+def budget_field(field: str):
+    """A trained record's value of budget ``field`` (None when it does not record it)."""
+    def value(record: dict) -> str | None:
+        budget = record.get("budget") or {}
+        return str(budget[field]) if field in budget else None
+    return value
+
+
 def base_model(record: dict) -> str | None:
     """The trained record's base-model fingerprint (``encoder.model_fingerprint``: weights,
     modules, pooling, tokenizer), shortened; ``None`` for records written before it covered
@@ -41,6 +57,7 @@ def _trained(record: dict) -> bool:
 FIELDS = {
     "track": (False, track),
     "budget": (False, budget_name),
+    **{f"budget {f}": (False, budget_field(f)) for f in BUDGET_FIELDS},
     "suite": (True, lambda r: str(r.get("suite"))),
     "split": (True, lambda r: str(r.get("split"))),
     "model": (False, lambda r: str(r.get("model"))),

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from negbench.harness.errors import NegbenchError
+from negbench.harness.evaluation.measures import select_measures
 from negbench.harness.reporting import stats
 
 
@@ -65,6 +66,8 @@ def decompose(recipe: list[dict], controlled: list[dict], measure: str,
               resamples: int = 2000) -> list[Component]:
     """The decomposition of every method present in both grids (the baseline and the
     controlled grid's window controls excepted); one Holm family over all components."""
+    measure = select_measures([measure], (m for r in recipe + controlled
+                                          for m in r["metrics"]))[0]  # any spelling
     rec, con = _trained(recipe), _trained(controlled)
     for name, recs in rec.items():
         if _mode(recs) == "controlled":

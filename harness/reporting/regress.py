@@ -20,6 +20,7 @@ import numpy as np
 
 from negbench.harness.data.fingerprint import FIELD
 from negbench.harness.errors import NegbenchError
+from negbench.harness.evaluation.measures import select_measures
 from negbench.harness.evaluation.records import INTEGRITY
 from negbench.harness.io.atomic import write_json_atomic
 from negbench.harness.reporting import stats
@@ -61,7 +62,8 @@ def make_baseline(records: list[dict], measures: list[str] | None = None,
     (``per_query``) and every seed's (``per_seed``: measure -> one dict per seed, in ``seeds``
     order)."""
     check_comparable(records, "the run's records")
-    measures = measures or list(records[0]["metrics"])
+    measures = (select_measures(measures, (m for r in records for m in r["metrics"]))
+                if measures else list(records[0]["metrics"]))  # any spelling
     systems = build_systems(records, measures)
     return {
         "kind": KIND, "schema": 2, "source": source, **_context(records),

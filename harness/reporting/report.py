@@ -18,6 +18,7 @@ import numpy as np
 
 from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluation.conventions import get_profile
+from negbench.harness.evaluation.measures import select_measures
 from negbench.harness.reporting import stats
 from negbench.harness.reporting.comparability import check_comparable
 from negbench.harness.reporting.crossfit import crossfit_note, fold_queries, merge_folds
@@ -200,8 +201,8 @@ def build_report(records: list[dict], measures: list[str] | None = None,
     suite = _same(records, "suite", "the suite")
     split = _same(records, "split", "the split")
     profile = _same(records, "conventions", "the conventions")["profile"]
-    if measures is None:
-        measures = list(records[0]["metrics"])
+    measures = (list(records[0]["metrics"]) if measures is None else  # any spelling
+                select_measures(measures, (m for r in records for m in r["metrics"])))
     systems = build_systems(records, measures)
     folds = fold_queries(records)  # cross-fitted: queries nested in folds in the seed test
     trained = next((r for s in systems if s.kind == "trained" for r in s.records), None)

@@ -59,6 +59,7 @@ def describe_budget(budget: dict, track: str, pairs: int | None = None) -> str:
 
     b = {k: v for k, v in budget.items() if k != "track"}
     b["seeds"] = tuple(b.get("seeds", ()))
+    b["changed"] = tuple(b.get("changed", ()))
     try:
         return Budget(**{**b, "track": track}).describe(pairs)
     except (TypeError, ValueError, KeyError, NegbenchError):  # records written before epochs

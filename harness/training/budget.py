@@ -48,6 +48,8 @@ class Budget:
     seeds: tuple[int, ...] = (13, 42, 87)
     track: str = "query-side"
     teacher_steps: int = 150  # cross-encoder teacher for false-negative accounting (0 = off)
+    # fields run options (``with_options``) set away from the named budget: records say so
+    changed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.epochs is None) == (self.steps is None):
@@ -76,10 +78,13 @@ class Budget:
         if pairs is not None:
             span += (f" over {pairs} pairs" if self.steps is not None else
                      f" = {self.num_steps(pairs)} steps over {pairs} pairs")
+        changed = (f" (set by run options: {', '.join(self.changed)})" if self.changed
+                   else "")
         return (f"`{self.name}`: {span} x batch {self.batch_size}, lr {self.learning_rate:g}, "
                 f"warmup {self.warmup_ratio:g}, query length {self.query_max_length} "
                 f"(query-side) / train length {self.train_max_length} (full), eval length "
-                f"{self.eval_max_length}, {self.negatives_per_example} mined negative(s) per pair")
+                f"{self.eval_max_length}, {self.negatives_per_example} mined negative(s) per "
+                f"pair{changed}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -105,7 +110,8 @@ BUDGETS = {
 def get_budget(name: str, overrides: dict | None = None) -> Budget:
     """A named budget with optional per-suite overrides (unknown keys are an error)."""
     if name not in BUDGETS:
-        raise NegbenchError(f"unknown budget {name!r}; known: {', '.join(BUDGETS)}")
+        sweep = "; several at once: --multirun budget=A,B" if "," in str(name) else ""
+        raise NegbenchError(f"unknown budget {name!r}; known: {', '.join(BUDGETS)}{sweep}")
     base = BUDGETS[name]
     overrides = dict(overrides or {})
     unknown = set(overrides) - {f.name for f in dataclasses.fields(Budget)}
@@ -118,3 +124,52 @@ def get_budget(name: str, overrides: dict | None = None) -> Budget:
     if "epochs" in overrides and "steps" not in overrides:
         overrides["steps"] = None
     return dataclasses.replace(base, **overrides)
+
+
+# run options (``negbench run --lr ...``, experiment keys) -> the Budget field each one sets
+OPTIONS = {"batch_size": "batch_size", "lr": "learning_rate", "epochs": "epochs",
+           "steps": "steps", "max_steps": "max_steps", "warmup": "warmup_ratio",
+           "query_length": "query_max_length", "train_length": "train_max_length",
+           "eval_length": "eval_max_length", "num_negatives": "negatives_per_example"}
+
+
+def _problem(option: str, value: float) -> str | None:
+    """Why ``value`` is refused for ``option`` (None when it is fine)."""
+    if option in ("lr", "epochs"):
+        return None if math.isfinite(value) and value > 0 else "must be a number > 0"
+    if option == "warmup":
+        return None if 0 <= value < 1 else "is a ratio of the steps: from 0 to below 1"
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "must be an integer"
+    if option == "batch_size":
+        return None if value >= 2 else "must be >= 2 (in-batch negatives need another row)"
+    return None if value >= 1 else "must be >= 1"
+
+
+def with_options(budget: Budget, values: dict) -> Budget:
+    """``budget`` with the run options of ``values`` (keys of ``OPTIONS``; None keeps the
+    budget's own), each checked (a bad value is a one-line error naming its option). Steps
+    replace epochs and epochs replace steps; fields that end up different from ``budget``'s
+    are listed in ``changed``."""
+    given = {k: v for k, v in values.items() if v is not None}
+    if "epochs" in given and "steps" in given:
+        raise NegbenchError(f"--epochs {given['epochs']} and --steps {given['steps']}: give "
+                            "one of them (the budget trains for epochs or for steps)")
+    for option, value in given.items():
+        why = _problem(option, value)
+        if why:
+            raise NegbenchError(f"--{option.replace('_', '-')} {value}: {why}")
+    changes = {OPTIONS[k]: v for k, v in given.items()}
+    if "steps" in given:
+        changes["epochs"] = None
+    if "epochs" in given:
+        changes["steps"] = None
+    # a value equal to the budget's keeps the budget's (10.0 epochs hash as 10)
+    changes = {f: v for f, v in changes.items() if getattr(budget, f) != v}
+    changed = tuple(sorted(set(changes) | set(budget.changed)))
+    return dataclasses.replace(budget, **changes, changed=changed)
+
+
+def option_values(budget: Budget) -> dict:
+    """The run options that reproduce ``budget`` from its name (every one stated)."""
+    return {option: getattr(budget, field) for option, field in OPTIONS.items()}
