@@ -34,6 +34,36 @@ def setup_logging(verbose: int = 0, log_file: str | None = None) -> None:
     logging.getLogger(LOGGER).setLevel(logging.DEBUG)
 
 
+def _ours(file: bool) -> list[logging.Handler]:
+    return [h for h in logging.getLogger().handlers if getattr(h, "_negbench", False)
+            and isinstance(h, logging.FileHandler) == file]
+
+
+def logs_to_file() -> bool:
+    """Whether a ``--log-file`` handler is installed."""
+    return bool(_ours(file=True))
+
+
+def quiet_console() -> None:
+    """``--quiet``: only warnings and errors on the console. A ``--log-file`` still gets every
+    message; without one (e.g. the Python API in a user's process) INFO is disabled outright.
+    ``console_levels``/``restore_console`` undo it."""
+    if not logs_to_file():
+        logging.disable(logging.INFO)
+        return
+    for h in _ours(file=False):
+        h.setLevel(logging.WARNING)
+
+
+def console_levels() -> dict[logging.Handler, int]:
+    return {h: h.level for h in _ours(file=False)}
+
+
+def restore_console(levels: dict[logging.Handler, int]) -> None:
+    for h, level in levels.items():
+        h.setLevel(level)
+
+
 class LogStream:
     """A file-like ``write`` that sends each line to a logger (for code that takes ``log=``)."""
 

@@ -61,14 +61,16 @@ def cmd_run(args) -> int:
     """``negbench run``; ``--quiet``'s logging switch is undone on return (the Python API
     calls this in the user's process)."""
     from negbench.harness.experiment import prepare_run_args
+    from negbench.harness.logs import console_levels, restore_console
 
-    disabled = logging.root.manager.disable
+    disabled, levels = logging.root.manager.disable, console_levels()
     try:
         if getattr(args, "multirun", False):
             return _multirun(args)
         return _run(prepare_run_args(args))  # --config merged, overrides, --plugin loaded
     finally:
         logging.disable(disabled)
+        restore_console(levels)
 
 
 def _multirun(args) -> int:
@@ -110,7 +112,7 @@ def _run(args) -> int:
         resolved,
         write_resolved,
     )
-    from negbench.harness.logs import LogStream
+    from negbench.harness.logs import LogStream, logs_to_file, quiet_console
     from negbench.harness.pipeline import preflight
     from negbench.harness.pipeline.folders import claimed
     from negbench.harness.pipeline.grid import Shard, TrainingSetup, grid_configs, run_grid
@@ -120,8 +122,8 @@ def _run(args) -> int:
     from negbench.strategies.registry import get_sampler
     from negbench.suites.registry import get_suite
 
-    if args.quiet:  # only the result and errors: no progress, no library chatter
-        logging.disable(logging.INFO)
+    if args.quiet:  # only the result and errors: no progress, no library chatter (a
+        quiet_console()  # --log-file still gets every message)
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # e.g. "Loading weights"
@@ -177,7 +179,8 @@ def _run(args) -> int:
     if not args.task:  # a task runs on its executor's node: its package is there
         preflight.executor_package(args.executor)
     config = resolved(args, grid, track, seeds, budget, _used(ws, root))
-    quiet_log = open(os.devnull, "w") if args.quiet else LogStream()  # noqa: SIM115
+    quiet_log = (open(os.devnull, "w") if args.quiet and not logs_to_file()  # noqa: SIM115
+                 else LogStream())
     out = Path(args.output)
     # the first write (every check above passed): --output holds this suite over this data
     with claimed(out, ws.suite.name, ws.data_fingerprint,  # undone if nothing else is written
