@@ -13,6 +13,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from negbench.harness.io.atomic import file_lock, is_stale_temp, mkstemp_beside, write_text_atomic
 from negbench.harness.pipeline.grid import remove_stale_temp_files
 
@@ -126,3 +128,37 @@ def test_file_lock_excludes_processes_and_reenters_in_one(tmp_path):
     # strictly nested: in A, out A, in B, out B, ...
     assert [e[0] for e in events] == ["in", "out"] * 3
     assert all(events[i][1] == events[i + 1][1] for i in range(0, 6, 2))
+
+
+def test_a_lock_wait_names_its_holder_and_gives_up_after_the_timeout(tmp_path, monkeypatch,
+                                                                     caplog):
+    """Another process holds the lock: the waiter says who (pid, host, since when) and, past
+    NEGBENCH_LOCK_TIMEOUT, gives up with a one-line error naming the holder."""
+    import logging
+    import time
+
+    from negbench.harness.errors import NegbenchError
+
+    lock, log = tmp_path / "y.lock", tmp_path / "log"
+    holder = mp.get_context("spawn").Process(target=_hold, args=(str(lock), 4.0, str(log)))
+    holder.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not (log.exists() and "in" in log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        monkeypatch.setenv("NEGBENCH_LOCK_TIMEOUT", "0.5")
+        with (caplog.at_level(logging.WARNING, logger="negbench"),
+              pytest.raises(NegbenchError, match=f"held by pid {holder.pid} on "),
+              file_lock(lock)):
+            pass
+        assert f"held by pid {holder.pid}" in caplog.text and "since" in caplog.text
+        monkeypatch.setenv("NEGBENCH_LOCK_TIMEOUT", "60")
+        with file_lock(lock):  # waits for the holder, then takes it
+            assert "out" in log.read_text()
+    finally:
+        holder.join(60)
+    monkeypatch.setenv("NEGBENCH_LOCK_TIMEOUT", "soon")
+    with pytest.raises(NegbenchError, match="NEGBENCH_LOCK_TIMEOUT"):
+        from negbench.harness.io.atomic import lock_timeout
+
+        lock_timeout()

@@ -114,12 +114,68 @@ def file_lock(path: Path) -> Iterator[None]:
         Path(key).parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _acquire(fd, key)
             _HELD[key] = 1
             yield
         finally:
             _HELD[key] = 0
             os.close(fd)  # closing releases the flock
+
+
+def lock_timeout() -> float:
+    """Seconds a lock wait may last (``NEGBENCH_LOCK_TIMEOUT``, default 6 h: a run holds a
+    lock for at most one stage's write)."""
+    raw = os.environ.get("NEGBENCH_LOCK_TIMEOUT", "21600")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        from negbench.harness.errors import NegbenchError
+
+        raise NegbenchError(f"NEGBENCH_LOCK_TIMEOUT={raw!r}: expected a positive number of "
+                            "seconds")
+    return value
+
+
+def _acquire(fd: int, key: str) -> None:
+    """Take the lock; if another process holds it, say who (pid, host, since when, from
+    the holder's note in the file) and wait, giving up after ``lock_timeout()``."""
+    import logging
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        limit = lock_timeout()
+        holder = _holder(key)
+        logging.getLogger("negbench").warning(
+            "[negbench] waiting for %s, held by %s (gives up after %.0f s; "
+            "NEGBENCH_LOCK_TIMEOUT)", key, holder, limit)
+        start = time.monotonic()
+        while True:
+            time.sleep(0.2)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - start > limit:
+                    from negbench.harness.errors import NegbenchError
+
+                    raise NegbenchError(f"gave up waiting {limit:.0f} s for {key}, held by "
+                                        f"{_holder(key)}") from None
+    note = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                       "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, note.encode(), 0)
+
+
+def _holder(key: str) -> str:
+    """Who holds a lock, from the note its holder wrote into the lock file."""
+    try:
+        note = json.loads(Path(key).read_text() or "{}")
+        return f"pid {note['pid']} on {note['host']} since {note['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process (no holder note)"
 
 
 def _alive(pid: int) -> bool:
