@@ -56,6 +56,26 @@ class Suite:
                                 "choose (only the MS MARCO and ECtHR-PCR suites read one)")
         return dataclasses.replace(self, collection=str(path))
 
+    def candidate_list_files(self, data_root: Path | None) -> tuple[Path, Path]:
+        """A rerank suite's candidate lists: (JSON with texts, TREC run) under ``staged``."""
+        from negbench.harness.data.paths import data_root as default_root
+
+        if self.staged is None or not {"json", "trec"} <= set(self.params):
+            raise NegbenchError(f"suite {self.name!r}: a rerank suite needs 'staged' and "
+                                "params 'json' and 'trec' (its list files)")
+        folder = Path(data_root or default_root(required=False)) / self.staged
+        return folder / self.params["json"], folder / self.params["trec"]
+
+    def missing_candidate_lists(self, data_root: Path | None) -> str | None:
+        """None when a rerank suite's two list files are present, else one line: what to
+        place where."""
+        files = self.candidate_list_files(data_root)
+        if all(f.is_file() for f in files):
+            return None
+        source = self.params.get("source", "")
+        return (f"place {files[0].name} and {files[1].name}" + (f" ({source})" if source else "")
+                + f" in {files[0].parent}/")
+
     def data_status(self, data_root: Path | None) -> str:
         """'present', or what is missing and how to get it."""
         staged = (self.staged is not None and data_root is not None
@@ -80,9 +100,7 @@ class Suite:
             return "present" if not missing else \
                 f"needs data: {', '.join(m + '/' for m in missing)} under $NEGBENCH_DATA"
         if self.loader == "rerank":  # candidate lists with texts, staged by the user
-            from negbench.suites.rerank import missing_lists
-
-            missing = missing_lists(self, data_root)
+            missing = self.missing_candidate_lists(data_root)
             return "present" if missing is None else f"needs data: {missing}"
         if self.loader == "beir-folder":
             return "present" if Path(self.corpus).is_dir() else f"needs data: {self.corpus}"

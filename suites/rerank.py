@@ -27,27 +27,6 @@ if TYPE_CHECKING:
     from negbench.suites.definition import Suite
 
 
-def list_files(suite: Suite, data_root: Path | None) -> tuple[Path, Path]:
-    """Where the suite's candidate lists lie: (JSON with texts, TREC run)."""
-    from negbench.harness.data.paths import data_root as default_root
-
-    if suite.staged is None or not {"json", "trec"} <= set(suite.params):
-        raise NegbenchError(f"suite {suite.name!r}: a rerank suite needs 'staged' and "
-                            "params 'json' and 'trec' (its list files)")
-    folder = Path(data_root or default_root(required=False)) / suite.staged
-    return folder / suite.params["json"], folder / suite.params["trec"]
-
-
-def missing_lists(suite: Suite, data_root: Path | None) -> str | None:
-    """None when both list files are present, else one line: what to place where."""
-    files = list_files(suite, data_root)
-    if all(f.is_file() for f in files):
-        return None
-    source = suite.params.get("source", "")
-    return (f"place {files[0].name} and {files[1].name}" + (f" ({source})" if source else "")
-            + f" in {files[0].parent}/")
-
-
 def read_candidates(path: Path) -> tuple[dict[str, Hits], dict[str, str]]:
     """rank_llm's ``retrieve_results_*.json``: ({qid: [(docid, score)] in list order},
     {docid: passage}); a docid with two different texts is an error."""
@@ -111,10 +90,10 @@ def load_rerank(suite: Suite, data_root: Path | None = None) -> SuiteData:
     from negbench.harness.data.paths import given_root
 
     root = given_root(data_root)
-    missing = missing_lists(suite, root)
+    missing = suite.missing_candidate_lists(root)
     if missing:
         raise NegbenchError(f"{suite.name}: candidate lists not found: {missing}")
-    json_path, trec_path = list_files(suite, root)
+    json_path, trec_path = suite.candidate_list_files(root)
     lists, texts = read_candidates(json_path)
     trec = read_trec_run(trec_path)  # trec_eval order: score descending, ties by doc id
     check_same_run(lists, trec, json_path, trec_path)

@@ -73,7 +73,7 @@ def run_sequential(ws, samplers: list[tuple], base_seeds: list[int], budget,
                    and r.get("name") in keep and r.get("seed") in keep[r["name"]]]
         rep = build_report(records, [measure], spec.baseline, correction=spec.correction,
                            alpha=spec.alpha, n_resamples=200)
-        family = families(rep, [c for c in rep.comparisons])[0]
+        family, _ = families(rep, rep.comparisons)
         last = j == len(spec.looks) - 1
         verdicts = sequential.decide(family, j + 1, levels[j], spec.target_mde, last,
                                      spec.correction)

@@ -35,33 +35,21 @@ def plan(rep: Report, effect: float, power: float = 0.8, designs: list[tuple[str
     """One ``Need`` per comparison of the trained systems' family of the first measure.
     ``designs``: (label, number of queries, folds) to project to besides the grid's own."""
     measure = rep.measures[0]
-    comps = [c for c in rep.comparisons if c.measure == measure]
-    family = families(rep, comps)[0] if comps else []
-    if not family or not (rep.system(family[0].a).random and rep.system(family[0].b).random):
+    family, _ = families(rep, [c for c in rep.comparisons if c.measure == measure])
+    if not family:
         return []
     level = stats.corrected_alpha(rep.alpha, len(family), rep.correction)
     out = []
     for c in family:
-        st = _components(rep, c)
+        comps = c.components
         here = [("this grid", c.n_queries, 1)] + list(designs or [])
-        seeds = {label: stats.seeds_needed(st, effect, n, level, power, k, max_seeds)
+        seeds = {label: stats.seeds_needed(comps, effect, n, level, power, k, max_seeds)
                  for label, n, k in here}
-        floors = {label: stats.mde_floor(st, n, level, power) for label, n, _ in here}
+        floors = {label: stats.mde_floor(comps, n, level, power) for label, n, _ in here}
         out.append(Need(c.a, c.b, c.diff, c.mde, c.mde_corrected,
                         stats.power_at(effect, c.se, c.df, level), floors["this grid"],
                         seeds, floors))
     return out
-
-
-def _components(rep: Report, c: stats.Comparison) -> stats.Components:
-    """The comparison's variance components, re-estimated from its seeds x queries scores."""
-    import numpy as np
-
-    a, b = rep.system(c.a), rep.system(c.b)
-    qids = sorted(a.per_query[c.measure])
-    ya = np.array([[s[q] for q in qids] for s in a.seed_scores(c.measure)])
-    yb = np.array([[s[q] for q in qids] for s in b.seed_scores(c.measure)])
-    return stats.seed_test(ya, yb, paired=c.paired).components
 
 
 def to_markdown(needs: list[Need], rep: Report, effect: float, power: float) -> str:

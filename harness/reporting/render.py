@@ -203,7 +203,7 @@ def to_csv(rep: Report) -> str:
 
 def comparisons_csv(rep: Report) -> str:
     buf = io.StringIO()
-    fields = list(stats.Comparison.__dataclass_fields__)
+    fields = stats.Comparison.exported()
     w = csv.DictWriter(buf, fieldnames=fields + ["correction"], lineterminator="\n")
     w.writeheader()
     for c in rep.comparisons:

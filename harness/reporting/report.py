@@ -151,26 +151,29 @@ def build_systems(records: list[dict], measures: list[str]) -> list[System]:
 
 
 def families(rep: Report, comparisons: list[stats.Comparison]
-             ) -> list[list[stats.Comparison]]:
-    """The correction families of one measure: the trained systems' comparisons (against the
-    baseline, or every trained pair), and apart from them those with a zero-shot side."""
-    trained = [c for c in comparisons if rep.system(c.a).random and rep.system(c.b).random]
-    other = [c for c in comparisons if c not in trained]
-    return [f for f in (trained, other) if f]
+             ) -> tuple[list[stats.Comparison], list[stats.Comparison]]:
+    """The correction families of one measure: (the trained systems' comparisons, against the
+    baseline or every trained pair; those with a zero-shot side, corrected apart). Either may
+    be empty."""
+    trained: list[stats.Comparison] = []
+    other: list[stats.Comparison] = []
+    for c in comparisons:
+        both = rep.system(c.a).random and rep.system(c.b).random
+        (trained if both else other).append(c)
+    return trained, other
 
 
 def family_note(rep: Report) -> str:
     """One line under each table: what was corrected together."""
     corr = stats.CORRECTIONS[rep.correction]
-    prim = [c for c in rep.comparisons if c.measure == rep.measures[0]]
-    trained = [c for c in prim if rep.system(c.a).random and rep.system(c.b).random]
+    trained, zero = families(rep, [c for c in rep.comparisons if c.measure == rep.measures[0]])
     what = ("every pair of trained systems" if rep.all_pairs
             else f"the trained systems vs `{rep.baseline}`")
     line = (f"{corr} family (per measure): {what}, {len(trained)} comparisons"
             if trained else "No comparison between trained systems")
-    zero = len(prim) - len(trained)
     if zero:
-        line += f"; the {zero} comparisons with a zero-shot row are corrected as their own family"
+        line += (f"; the {len(zero)} comparisons with a zero-shot row are corrected as their "
+                 "own family")
     return line + "."
 
 

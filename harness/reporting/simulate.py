@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from negbench.harness.errors import NegbenchError
+from negbench.harness.reporting.stats import two_way
 
 
 def _parts(real: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -28,9 +29,9 @@ def _parts(real: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         raise NegbenchError("simulated seeds need >= 2 real seeds")
     seed_means, query_means = real.mean(axis=1), real.mean(axis=0)
     raw = real - seed_means[:, None] - query_means[None, :] + real.mean()
-    inter = _mean_square(real)
+    vm, inter = two_way(real)
     resid = raw * math.sqrt(r / (r - 1) * (n / (n - 1)))
-    seed_sd = math.sqrt(max(0.0, float(seed_means.var(ddof=1)) - inter / n))
+    seed_sd = math.sqrt(max(0.0, vm - inter / n))
     return query_means, resid, seed_sd
 
 
@@ -53,9 +54,7 @@ def _systematic(dc: np.ndarray, real_a: np.ndarray, real_b: np.ndarray) -> np.nd
 
 def _mean_square(y: np.ndarray) -> float:
     """Seed-by-query mean square of a seeds x queries matrix."""
-    r, n = y.shape
-    raw = y - y.mean(axis=1)[:, None] - y.mean(axis=0)[None, :] + y.mean()
-    return float((raw ** 2).sum() / ((r - 1) * (n - 1)))
+    return two_way(y)[1]
 
 
 def synthetic_seeds(real: np.ndarray, k: int, rng: np.random.Generator,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import stats as sps
@@ -215,7 +215,7 @@ class SeedTest:
     blocks: int = 1  # query blocks (cross-fitting folds) the queries are nested in
 
 
-def _two_way(y: np.ndarray) -> tuple[float, float]:
+def two_way(y: np.ndarray) -> tuple[float, float]:
     """(sample variance of the per-seed means, seed-by-query mean square) of a seeds x queries
     matrix (two-way ANOVA without replication)."""
     k, n = y.shape
@@ -230,7 +230,7 @@ def _seed_estimate(y: np.ndarray) -> tuple[float, float, float]:
     by its seed-by-query noise, which n queries estimate precisely, while k - 1 df of seed means
     can come out far too small by chance. Where the floor binds, the estimate *is*
     MS_inter / n and carries its (k - 1)(n - 1) df; otherwise the seed means' k - 1."""
-    vm, inter = _two_way(y)
+    vm, inter = two_way(y)
     k, n = y.shape
     if vm < inter / n:
         return inter / n, inter, float((k - 1) * (n - 1))
@@ -507,9 +507,18 @@ class Comparison:
     mde_corrected: float = math.nan  # the MDE at the corrected alpha (``CORRECTED_ALPHA``)
     family: int = 0  # size of the correction family this comparison was corrected in
     folds: int = 1  # query blocks (cross-fitting folds) the queries are nested in
+    # the estimated variance components (projections: ``projected_mde``); not exported
+    components: Components | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Every exported field (the variance components are not among them)."""
+        out = asdict(self)
+        out.pop("components")
+        return out
+
+    @classmethod
+    def exported(cls) -> list[str]:
+        return [f for f in cls.__dataclass_fields__ if f != "components"]
 
 
 Scores = dict[str, float] | list[dict[str, float]]
@@ -566,7 +575,7 @@ def compare(name_a: str, a: Scores, name_b: str, b: Scores, measure: str, test: 
                       float(x.mean()), float(y.mean()), float((x - y).mean()), st.se, st.df,
                       st.ci_low, st.ci_high, st.mde, st.seed_variance, st.paired, st.p, lo, hi,
                       cohens_dz(x, y), test, p_value(test, x, y, alternative, n_resamples, seed),
-                      folds=st.blocks)
+                      folds=st.blocks, components=st.components)
 
 
 def correct_family(comparisons: list[Comparison], method: str = "holm",
