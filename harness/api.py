@@ -88,9 +88,45 @@ def export(run_dir: str | Path, fmt: str, output: str | Path, sampler: str | Non
                             scores)
 
 
+# load_results: the columns of one row per run x measure, in order (per_query adds query_id)
+RESULT_COLUMNS = ("suite", "split", "kind", "system", "seed", "track", "model", "budget",
+                  "mode", "loss", "loss_params", "sampler_params", "device", "device_name",
+                  "precision", "config_hash", "measure", "value")
+
+
+def _params_json(params: Any) -> str | None:
+    """Parameters as compact JSON with sorted keys (hashable: a frame can group by it)."""
+    return None if params is None else json.dumps(params, sort_keys=True,
+                                                  separators=(",", ":"))
+
+
+def _run_columns(rec: dict) -> dict[str, Any]:
+    """The per-run columns of ``load_results`` from one record (None where the record has no
+    such field: zero-shot rows have no seed, loss or sampler; records written before the
+    method layer have no mode or loss)."""
+    method = rec.get("method") or {}
+    config = rec.get("config") or {}
+    device = rec.get("device") or {}
+    loss = method.get("loss", config.get("loss"))
+    return {"suite": rec["suite"], "split": rec["split"], "kind": rec["kind"],
+            "system": rec["name"], "seed": rec.get("seed"), "track": rec.get("track"),
+            "model": rec.get("model"), "budget": (rec.get("budget") or {}).get("name"),
+            "mode": method.get("mode"), "loss": loss,
+            "loss_params": _params_json(method.get("loss_params", config.get("loss_params"))
+                                        if loss is not None else None),
+            "sampler_params": _params_json((rec.get("sampler") or {}).get("params")),
+            "device": device.get("device"), "device_name": device.get("name"),
+            "precision": device.get("precision", config.get("precision")),
+            "config_hash": rec.get("config_hash")}
+
+
 def load_results(folder: str | Path, per_query: bool = False):
     """A results folder's records as a pandas DataFrame: one row per run x measure, or per
-    run x measure x query with ``per_query=True``."""
+    run x measure x query with ``per_query=True``. Columns: ``RESULT_COLUMNS`` (plus
+    ``query_id``); ``seed`` is a nullable integer (``Int64``, ``<NA>`` for zero-shot rows),
+    ``value`` a float, every other column pandas' ``string`` dtype (``<NA>`` where the record
+    has no such field); ``sampler_params``/``loss_params`` are JSON with sorted keys
+    (``json.loads`` gives the dict back; as strings a frame can group by them)."""
     import pandas as pd
 
     from negbench.harness.evaluation.records import read_records
@@ -99,13 +135,17 @@ def load_results(folder: str | Path, per_query: bool = False):
         raise NegbenchError(f"{folder}: no records/ folder (expected the output of a run)")
     rows = []
     for rec in read_records(folder):
-        base = {"suite": rec["suite"], "split": rec["split"], "kind": rec["kind"],
-                "system": rec["name"], "seed": rec.get("seed"), "track": rec.get("track"),
-                "model": rec.get("model"), "budget": (rec.get("budget") or {}).get("name")}
+        base = _run_columns(rec)
         for measure, value in rec["metrics"].items():
             if per_query:
                 rows += [{**base, "measure": measure, "query_id": q, "value": v}
                          for q, v in rec["per_query"][measure].items()]
             else:
                 rows.append({**base, "measure": measure, "value": value})
-    return pd.DataFrame(rows)
+    columns = list(RESULT_COLUMNS)
+    if per_query:
+        columns.insert(columns.index("value"), "query_id")
+    df = pd.DataFrame(rows, columns=columns)
+    # one dtype per column whatever the records hold (pandas 2 and 3 alike)
+    return df.astype({c: "Int64" if c == "seed" else float if c == "value" else "string"
+                      for c in columns})

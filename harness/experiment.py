@@ -109,6 +109,7 @@ class Experiment(_Strict):
     loss_param: list[str] = []
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    search: str = "exact"  # mining's corpus search: exact or ivf[:NAME=VALUE,...]
     data_root: str | None = None
     cache_dir: str | None = None
     collection: str | None = None
@@ -151,6 +152,37 @@ class Experiment(_Strict):
     slurm_mem: float | None = Field(default=None, gt=0)
     slurm_time: int = Field(default=240, ge=1)
     slurm_array_parallelism: int = Field(default=64, ge=1)
+    slurm_account: str | None = None
+    slurm_qos: str | None = None
+    slurm_constraint: str | None = None
+    slurm_exclude: str | None = None
+    slurm_setup: list[str] = []
+    slurm_additional: dict[str, str | bool] = {}  # or a list of KEY=VALUE
+    no_wait: bool = False  # submit and return; never in a resolved file
+    ray_memory: float | None = Field(default=None, gt=0)
+    ray_resources: dict[str, float] = {}  # or a list of KEY=VALUE / JSON objects
+    ray_retries: int = Field(default=0, ge=0)
+    ray_runtime_env: dict[str, Any] | str | None = None  # a mapping, JSON or a file
+
+    @field_validator("slurm_setup", mode="before")
+    @classmethod
+    def _one_line(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("slurm_additional", mode="before")
+    @classmethod
+    def _sbatch_options(cls, v: Any) -> Any:
+        from negbench.harness.pipeline.slurm_executor import additional
+
+        return additional(v) if isinstance(v, (list, str, dict)) else v
+
+    @field_validator("ray_resources", mode="before")
+    @classmethod
+    def _ray_resources(cls, v: Any) -> Any:
+        from negbench.harness.pipeline.tasks import key_values
+
+        return key_values(v, "ray_resources", number=True) if isinstance(v, (list, str, dict)) \
+            else v
 
     @field_validator("samplers", mode="before")
     @classmethod
@@ -463,6 +495,7 @@ def resolved(args: argparse.Namespace, grid: list[Entry], track: str, seeds: lis
            if k not in ("samplers", "plugins")}
     out.update(track=track, seeds=list(seeds), **option_values(budget), **used,
                shard=None,  # one array task's slice, not the experiment
+               no_wait=False,  # how one submission waited, not the experiment
                plugins=[str(Path(p).resolve()) for p in getattr(args, "plugin", None) or []])
     out["samplers"] = [{"name": e.sampler, "label": e.label or None,
                         "params": get_sampler(e.sampler).from_dict(e.params).params_dict()}

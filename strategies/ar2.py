@@ -4,6 +4,8 @@ pick the positive among the retriever's samples."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +18,9 @@ from negbench.strategies.dense_candidates import dense_candidates, dense_window_
 from negbench.strategies.engine import Pair, check_num_negatives, pair_windows
 from negbench.strategies.refreshing import check_refresh_every, weighted_draw
 from negbench.strategies.registry import register
+from negbench.strategies.teacher_params import scored_queries
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,16 +65,18 @@ class Ranker:
     cross-entropy on the positive)."""
 
     def __init__(self, base: str, max_length: int, lr: float, seed: int,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", progress: bool = False) -> None:
         import torch
         from sentence_transformers.cross_encoder import CrossEncoder
 
         from negbench.harness.retrieval.models import resolve_model
+        from negbench.harness.retrieval.progress import expected_warnings
 
         torch.manual_seed(seed)
-        self.ce = CrossEncoder(str(resolve_model(base)), num_labels=1, max_length=max_length,
-                               device=device, local_files_only=True)
-        self.max_length, self.device = max_length, device
+        with expected_warnings("sentence_transformers", "transformers"):  # a new head
+            self.ce = CrossEncoder(str(resolve_model(base)), num_labels=1,
+                                   max_length=max_length, device=device, local_files_only=True)
+        self.max_length, self.device, self.progress = max_length, device, progress
         self.opt = torch.optim.AdamW(self.ce.model.parameters(), lr=lr, weight_decay=0.0)
         self.steps = 0
 
@@ -98,11 +105,13 @@ class Ranker:
 
     def score(self, queries: list[str], docs: list[str], batch: int = 64) -> np.ndarray:
         import torch
+        from tqdm.auto import tqdm
 
         self.ce.model.eval()
         out = []
         with torch.no_grad():
-            for i in range(0, len(queries), batch):
+            for i in tqdm(range(0, len(queries), batch), desc="ar2 ranker: score",
+                          unit="batch", disable=not self.progress or not queries):
                 out.append(self._logits(queries[i:i + batch], docs[i:i + batch]).float().cpu())
         return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
 
@@ -123,8 +132,22 @@ class Ar2Plan(TrainingPlan):
 
     def __init__(self, ctx: MiningContext, params: Ar2Params) -> None:
         super().__init__(params.refresh_every)
+        cap = ctx.teacher_cap
+        if cap is not None:  # a smoke budget: a smoke-sized ranker over a few queries' lists
+            params = dataclasses.replace(
+                params, range_max=min(params.range_max, cap.window),
+                ranker_warmup=min(params.ranker_warmup, cap.steps),
+                ranker_steps=min(params.ranker_steps, cap.steps),
+                ranker_max_length=min(params.ranker_max_length, cap.max_length))
         self.ctx, self.params = ctx, params
         self.pairs = training_pairs(ctx.train)
+        self.scored = scored_queries(ctx)  # whose lists the ranker scores (None: all)
+        listed = sum(self.scored is None or q in self.scored for q, _ in self.pairs)
+        LOG.info("ar2: ranker: cross-encoder %s at length %d; %d warm-up steps, then %d at "
+                 "each refresh, x %d groups of %d docs; about %s (query, doc) pairs to score "
+                 "per round", params.ce_base, params.ranker_max_length, params.ranker_warmup,
+                 params.ranker_steps, params.ranker_batch, params.ranker_negatives + 1,
+                 f"{listed * (params.range_max + 1):,}")
         qids = sorted({q for q, _ in self.pairs})
         rng = np.random.default_rng([ctx.seed, 0xA22])
         held = set(rng.choice(qids, size=max(1, round(params.heldout * len(qids))),
@@ -133,7 +156,7 @@ class Ar2Plan(TrainingPlan):
         self.heldout_pairs = [p for p in self.pairs if p[0] in held]
         self.rng = np.random.default_rng([ctx.seed, 0xA23])
         self.ranker = Ranker(params.ce_base, params.ranker_max_length, params.ranker_lr,
-                             ctx.seed, ctx.device)
+                             ctx.seed, ctx.device, ctx.progress)
         self.resample = False
         self.rounds: list[dict] = []
         cand = dense_candidates(ctx, params.range_max)
@@ -144,13 +167,16 @@ class Ar2Plan(TrainingPlan):
                                                          for d in docs]
 
     def _round(self, rankings, step: int, train_steps: int) -> None:
+        from tqdm.auto import tqdm
+
         p = self.params
         self.windows = pair_windows(rankings, self.pairs, self.ctx.exclude, p.range_max,
                                     ids=True)
         before = self.ranker.fingerprint()
         losses = []
         usable = [pair for pair in self.train_pairs if self.windows.get(pair)]
-        for _ in range(train_steps):
+        for _ in tqdm(range(train_steps), desc="ar2 ranker: train", unit="step",
+                      disable=not self.ctx.progress or not train_steps):
             picks = self.rng.choice(len(usable), size=min(p.ranker_batch, len(usable)),
                                     replace=False)
             groups = []
@@ -167,6 +193,8 @@ class Ar2Plan(TrainingPlan):
         self.lists: dict[Pair, list[str]] = {}
         queries, docs = [], []
         for pair in self.pairs:
+            if self.scored is not None and pair[0] not in self.scored:
+                continue  # a smoke budget's cap: a row without a list (its positive only)
             ids = [pair[1], *self.windows.get(pair, [])]
             self.lists[pair] = ids
             qs, ds = self._texts(pair[0], ids)
@@ -177,7 +205,8 @@ class Ar2Plan(TrainingPlan):
         for pair, ids in self.lists.items():
             self.scores[pair] = flat[at:at + len(ids)]
             at += len(ids)
-        held = [self.scores[pair] for pair in self.heldout_pairs if len(self.lists[pair]) > 1]
+        held = [self.scores[pair] for pair in self.heldout_pairs
+                if len(self.lists.get(pair, ())) > 1]
         acc = float(np.mean([s[0] > s[1:].max() for s in held])) if held else None
         after = self.ranker.fingerprint()
         self.rounds.append({"step": step, "ranker_steps": train_steps,

@@ -3,6 +3,7 @@ retriever's current top-k (in the spirit of AR2, Zhang et al. 2021)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,18 +45,21 @@ class Ar2LiteParams(TeacherParams):
         self.check_teacher("ar2-lite")
 
 
-def ranker_chooser(scorer, p: Ar2LiteParams, seed: int, counter: list[int]) -> Chooser:
-    """Scores each window (and the pair's positive) with ``scorer`` and picks ``num_negatives``
-    among the candidates below positive - margin; ``counter[0]`` counts scored pairs."""
+def ranker_chooser(score: Callable[[list[Pair]], dict[Pair, float]], p: Ar2LiteParams,
+                   seed: int, counter: list[int]) -> Chooser:
+    """Scores each window (and the pair's positive) with ``score`` and picks ``num_negatives``
+    among the candidates below positive - margin; ``counter[0]`` counts scored pairs. A pair
+    ``score`` leaves out (a smoke budget's teacher cap) draws among its whole window."""
 
     def choose(windows: dict[Pair, Hits], width: int) -> dict[Pair, tuple[str, ...]]:
         wanted = sorted({(q, d) for (q, pos), w in windows.items()
                          for d in [pos, *(d for d, _ in w)]})
-        counter[0] += len(wanted)
-        s = dict(zip(wanted, scorer.score(wanted, progress=False)))
+        s = score(wanted)
+        counter[0] += len(s)
         out = {}
         for (q, pos), w in windows.items():
-            kept = [(d, s[(q, d)]) for d, _ in w if s[(q, d)] <= s[(q, pos)] - p.margin]
+            kept = ([(d, s[(q, d)]) for d, _ in w if s[(q, d)] <= s[(q, pos)] - p.margin]
+                    if (q, pos) in s else [(d, 0.0) for d, _ in w])
             k = min(p.num_negatives, len(kept))
             if p.sampling == "top" or len(kept) <= k:
                 out[(q, pos)] = tuple(d for d, _ in sorted(kept, key=lambda x: -x[1])[:k])
@@ -115,18 +119,21 @@ class Ar2LiteNegatives(Sampler):
                   "MNRL instead of AR2's minimax objective")
 
     def scorer(self, ctx: MiningContext):
-        return self.params.teacher_scorer(ctx)
+        p = self.params
+        return p.teacher_scorer(ctx, p.pairs_to_score(ctx, p.candidate_window(ctx, p.range_max)),
+                                "ar2-lite")
 
     def choose(self, ctx: MiningContext, rank, scorer, counter: list[int]) -> list[NegativeRow]:
         p = self.params
         return mine_ranked(ctx, training_pairs(ctx.train), rank,
-                           ranker_chooser(scorer, p, ctx.seed, counter), p.num_negatives,
-                           p.range_max)
+                           ranker_chooser(lambda wanted: p.teacher_scores(ctx, scorer, wanted),
+                                          p, ctx.seed, counter), p.num_negatives,
+                           p.candidate_window(ctx, p.range_max))
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         self.params.check()
         scorer = self.scorer(ctx)
-        cand = dense_candidates(ctx, self.params.range_max)
+        cand = dense_candidates(ctx, self.params.candidate_window(ctx, self.params.range_max))
         counter = [0]
         rows = self.choose(ctx, cand.rank, scorer, counter)
         ctx.extra["ranker_scored_pairs"] = counter[0]

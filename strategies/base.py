@@ -24,7 +24,11 @@ class MiningContext:
 
     ``exclude`` holds every judged-relevant doc of each query (all splits): never a negative.
     ``dense`` returns the base encoder wrapped in the embedding cache; ``bm25`` the BM25 searcher.
-    ``device`` is where model-based samplers (the cross-encoder teacher) run.
+    ``device`` is where model-based samplers (the cross-encoder teacher) run; ``teacher_cap``
+    is the budget's smoke-sized teacher (``harness.training.budget.TeacherCap``; None: the
+    sampler's own parameters); ``progress`` shows the teacher's progress bars. ``search`` is
+    how base-model rankings search the corpus: ``exact`` or an IVF spec (``--search``,
+    ``harness.retrieval.ann_search``).
     """
 
     corpus: Corpus
@@ -36,6 +40,9 @@ class MiningContext:
     bm25: Callable[[], Any]
     extra: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
+    teacher_cap: Any = None
+    progress: bool = False
+    search: str = "exact"
 
 
 def _coerce(sampler: str, name: str, value: Any, hint: Any) -> Any:

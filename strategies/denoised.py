@@ -72,8 +72,9 @@ class DenoisedNegatives(Sampler):
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         p = self.params
         self.check()
-        cand = dense_candidates(ctx, p.range_max)
-        scorer = p.teacher_scorer(ctx)
+        width = p.candidate_window(ctx, p.range_max)  # range_max, or a smoke budget's window
+        cand = dense_candidates(ctx, width)
+        scorer = p.teacher_scorer(ctx, p.pairs_to_score(ctx, width), "denoised")
 
         def keep(score: float, positive: float) -> bool:
             if p.mode == "threshold":
@@ -83,10 +84,12 @@ class DenoisedNegatives(Sampler):
         def choose(windows: dict[Pair, Hits], width: int) -> dict[Pair, tuple[str, ...]]:
             wanted = sorted({(q, d) for (q, pos), w in windows.items()
                              for d in [pos, *(d for d, _ in w)]})
-            s = dict(zip(wanted, scorer.score(wanted, progress=False)))
+            s = p.teacher_scores(ctx, scorer, wanted)
             out = {}
             for (q, pos), w in windows.items():
-                kept = [d for d, _ in w if keep(s[(q, d)], s[(q, pos)])]
+                # a pair the teacher did not score (a smoke budget's cap) keeps its window
+                kept = ([d for d, _ in w if keep(s[(q, d)], s[(q, pos)])] if (q, pos) in s
+                        else [d for d, _ in w])
                 if p.sampling == "random" and len(kept) > p.num_negatives:
                     idx = sorted(pair_rng(ctx.seed, q, pos).choice(len(kept), p.num_negatives,
                                                                    replace=False))
@@ -94,4 +97,4 @@ class DenoisedNegatives(Sampler):
                 out[(q, pos)] = tuple(kept[:p.num_negatives])
             return out
 
-        return mine_ranked(ctx, cand.pairs, cand.rank, choose, p.num_negatives, p.range_max)
+        return mine_ranked(ctx, cand.pairs, cand.rank, choose, p.num_negatives, width)

@@ -10,6 +10,7 @@ import numpy as np
 
 from negbench.harness.data.collection import Corpus
 from negbench.harness.io.trec_files import Hits
+from negbench.harness.retrieval.ann_search import describe_search
 from negbench.harness.retrieval.dense_search import search_run
 from negbench.strategies.base import MiningContext, training_pairs
 from negbench.strategies.engine import WindowParams, mine_from_rankings, ranking_depth
@@ -19,9 +20,13 @@ class DenseRanker:
     """Exact faiss search of the corpus with a (cached) encoder at ``max_length``; the same
     ``search(queries, k)`` interface as the BM25 searcher."""
 
-    def __init__(self, encoder, corpus: Corpus, max_length: int) -> None:
+    def __init__(self, encoder, corpus: Corpus, max_length: int, search: str = "exact") -> None:
         self.encoder, self.corpus, self.max_length = encoder, corpus, max_length
+        self.search_spec = search  # exact, or an IVF spec (harness.retrieval.ann_search)
         self.tag = f"{getattr(encoder, 'fingerprint', type(encoder).__name__)}|{max_length}"
+        precision = getattr(encoder, "precision", "fp32")  # bf16 vectors rank differently
+        if precision != "fp32":
+            self.tag += f"|{precision}"
         self._doc_emb: np.ndarray | None = None
 
     @property
@@ -36,7 +41,8 @@ class DenseRanker:
     def search(self, queries: dict[str, str], k: int) -> dict[str, Hits]:
         qids = sorted(queries)
         return search_run(qids, self.embed([queries[q] for q in qids]), self.corpus.ids,
-                          self.doc_emb, k, getattr(self.encoder, "device", "cpu"))
+                          self.doc_emb, k, getattr(self.encoder, "device", "cpu"),
+                          self.search_spec)
 
 
 @dataclass
@@ -68,10 +74,11 @@ def dense_candidates(ctx: MiningContext, range_max: int) -> DenseCandidates:
     pairs = training_pairs(ctx.train)
     qids = sorted({q for q, _ in pairs})
     depth = ranking_depth(range_max, ctx.exclude)
-    ranker = DenseRanker(ctx.dense(), ctx.corpus, ctx.max_length)
+    ranker = DenseRanker(ctx.dense(), ctx.corpus, ctx.max_length, ctx.search)
     q_emb = ranker.embed([ctx.train.queries[q] for q in qids])
     rankings = search_run(qids, q_emb, ctx.corpus.ids, ranker.doc_emb, depth,
-                          getattr(ranker.encoder, "device", "cpu"))
+                          getattr(ranker.encoder, "device", "cpu"), ctx.search)
+    ctx.extra["search"] = describe_search(ctx.search, len(ctx.corpus.ids))  # the record's
     qrow = {q: i for i, q in enumerate(qids)}
     drow = {d: i for i, d in enumerate(ctx.corpus.ids)}
     pscores = {(q, p): float(np.dot(q_emb[qrow[q]], ranker.doc_emb[drow[p]])) for q, p in pairs}

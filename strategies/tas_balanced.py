@@ -22,7 +22,7 @@ from negbench.strategies.engine import (
 )
 from negbench.strategies.refreshing import ClusterPlan, query_texts
 from negbench.strategies.registry import register
-from negbench.strategies.teacher_params import TeacherParams
+from negbench.strategies.teacher_params import TeacherParams, scored_queries
 
 BM25_SCORE_DEPTH = 1000  # teacher=bm25: a doc outside the query's BM25 top 1000 scores 0
 
@@ -137,6 +137,8 @@ class TasBalanced(Sampler):
                   "query-side track only the query tower learns (TAS-B trains both)")
 
     def _teacher_scores(self, ctx: MiningContext, wanted: list[Pair]) -> dict[Pair, float]:
+        """The teacher's score of each of ``wanted`` (BM25's: all; the cross-encoder's under a
+        smoke budget's teacher cap: the capped queries' pairs only)."""
         p = self.params
         if p.teacher == "bm25":
             qids = sorted({q for q, _ in wanted})
@@ -144,24 +146,28 @@ class TasBalanced(Sampler):
             scores = {q: dict(h) for q, h in hits.items()}
             ctx.extra["teacher"] = f"BM25 scores (0 outside the top {BM25_SCORE_DEPTH})"
             return {(q, d): scores.get(q, {}).get(d, 0.0) for q, d in wanted}
-        scorer = p.teacher_scorer(ctx)
-        return dict(zip(wanted, scorer.score(wanted, progress=False)))
+        keep = scored_queries(ctx)
+        scorer = p.teacher_scorer(ctx, sum(keep is None or q in keep for q, _ in wanted),
+                                  "tas-balanced")
+        return p.teacher_scores(ctx, scorer, wanted)
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         p = self.params
         p.check()
         pairs = training_pairs(ctx.train)
+        # the window: range_max, or a smoke budget's for the cross-encoder (BM25 costs nothing)
+        width = p.candidate_window(ctx, p.range_max) if p.teacher != "bm25" else p.range_max
         if p.candidates == "dense":
-            rankings = dense_candidates(ctx, p.range_max).rankings
+            rankings = dense_candidates(ctx, width).rankings
         else:
             qids = sorted({q for q, _ in pairs})
             rankings = ctx.bm25().search({q: ctx.train.queries[q] for q in qids},
-                                         ranking_depth(p.range_max, ctx.exclude))
-        windows = pair_windows(rankings, pairs, ctx.exclude, p.range_max, ids=True)
+                                         ranking_depth(width, ctx.exclude))
+        windows = pair_windows(rankings, pairs, ctx.exclude, width, ids=True)
         wanted = sorted({(q, d) for (q, pos), w in windows.items() for d in [pos, *w]})
         score = self._teacher_scores(ctx, wanted)
         flat = [((q, pos), d, score[(q, pos)] - score[(q, d)])
-                for (q, pos), w in windows.items() for d in w]
+                for (q, pos), w in windows.items() if (q, pos) in score for d in w]
         margins = [m for _, _, m in flat]
         bins = (query_margin_bins([pair[0] for pair, _, _ in flat], margins, p.bins)
                 if p.binning == "query" else margin_bins(margins, p.bins)[0])
@@ -170,6 +176,9 @@ class TasBalanced(Sampler):
             ds, bs = per_pair.setdefault(pair, ([], []))
             ds.append(d)
             bs.append(int(b))
+        for pair, w in windows.items():  # not scored (a smoke budget's cap): one bin, uniform
+            if pair not in score and w:
+                per_pair[pair] = (list(w), [0] * len(w))
         chosen = {pair: balanced_choice(ds, bs, p.num_negatives,
                                         pair_rng(ctx.seed, pair[0], "tas|" + pair[1]))
                   for pair, (ds, bs) in per_pair.items()}

@@ -134,7 +134,7 @@ def test_staged_suite_falls_back_on_the_ir_datasets_cache(tmp_path, data_dir, ca
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("beir/scifact: ready: 5,183 docs; train 809 queries / 919 "
                                   "judgements; test 300 queries / 339 judgements")
-    proc = cli(["suites"], absent)
+    proc = cli(["suites"], {**absent, "COLUMNS": "1000"})  # a wide terminal: rows unwrapped
     assert "present (ir_datasets cache; staged files absent)" in proc.stdout
     run = tmp_path / "run.trec"
     run.write_text("1 Q0 31715818 1 1.0 t\n")

@@ -35,8 +35,10 @@ def test_records_carry_provenance(smoke_run):
     assert base["kind"] == "zero-shot" and base["zero_shot"]["model"] == "all-MiniLM-L6-v2"
     fn = rec["false_negatives"]
     assert fn["negatives"] == 919 and fn["judged_share"] == 0.0
-    assert 0.0 <= fn["ce_above_positive_share"] <= 1.0
-    assert "trained in the harness" in fn["teacher"]
+    # no audit teacher on smoke (one trained in its minutes ranks at chance), and it says so
+    assert fn["teacher"] is None and fn["ce_above_positive_share"] is None
+    assert "false-negative audit: no cross-encoder teacher on budget 'smoke'" in \
+        smoke_run[3].stderr
     # training changed the model
     assert rec["trained_model_fingerprint"] != rec["base_model_fingerprint"]
 

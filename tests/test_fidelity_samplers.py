@@ -220,9 +220,10 @@ def test_mixture_components_take_parameters_and_must_line_up(tiny_ctx):
         get_sampler("mixture").from_dict({"components": "dense[depth=3]:1"}).mine(tiny_ctx())
 
 
-def test_strategies_listing_names_paper_and_simplification(capsys):
+def test_strategies_listing_names_paper_and_simplification(capsys, monkeypatch):
     from negbench.harness.commands.listing import cmd_strategies
 
+    monkeypatch.setenv("COLUMNS", "10000")  # a wide terminal: one line per sampler
     assert cmd_strategies(None) == 0
     out = capsys.readouterr().out
     assert "paper" in out.splitlines()[0] and "simplified here" in out.splitlines()[0]

@@ -145,9 +145,10 @@ def test_tas_balanced_bins_are_per_query_on_scifact(scifact, ctx):
         assert len({int(b) for x, b in zip(queries, own) if x == q}) > 1, q
 
 
-def test_every_method_declares_a_recipe_and_the_listing_shows_it(capsys):
+def test_every_method_declares_a_recipe_and_the_listing_shows_it(capsys, monkeypatch):
     from negbench.harness import cli
 
+    monkeypatch.setenv("COLUMNS", "10000")  # a wide terminal: one line per sampler
     assert cli.main(["strategies"]) == 0
     out = capsys.readouterr().out
     for name, loss in [("adore", "lambda-pairwise"), ("star", "pairwise"), ("ance", "nll"),

@@ -4,14 +4,17 @@ sampler loaded with ``--plugin`` / ``plugins:``; real SciFact, tiny model, smoke
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import negbench
+import negbench.harness.api
 
 PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "my_sampler.py"
 
@@ -58,6 +61,35 @@ def test_load_results_one_row_per_run_and_measure(api_run):
     assert len(per_query) == sum(len(s) for r in records for s in r["per_query"].values())
     q = per_query[(per_query.system == "far-title") & (per_query.measure == "nDCG@10")]
     assert q.value.mean() == pytest.approx(rec["metrics"]["nDCG@10"])
+
+
+def test_load_results_provenance_columns_and_dtypes(api_run):
+    records = {r["name"]: r for r in api_run.records()}
+    df = negbench.load_results(api_run.output)
+    assert list(df.columns) == list(negbench.harness.api.RESULT_COLUMNS)
+    assert str(df.seed.dtype) == "Int64" and str(df.value.dtype) == "float64"
+    assert all(str(df[c].dtype) == "string" for c in df.columns if c not in ("seed", "value"))
+    rec = records["far-title"]
+    row = df[(df.system == "far-title") & (df.measure == "nDCG@10")].iloc[0]
+    assert row.seed == 13 and isinstance(row.seed, (int, np.integer))
+    assert (row.device, row.device_name, row.precision) == (
+        rec["device"]["device"], rec["device"]["name"], rec["device"]["precision"])
+    assert row.device in ("cpu", "cuda", "mps") and row.precision == "fp32"
+    assert row.config_hash == rec["config_hash"] and len(row.config_hash) == 16
+    assert (row["mode"], row.loss) == (rec["method"]["mode"], rec["method"]["loss"])
+    assert row["mode"] in ("recipe", "controlled") and row.loss
+    assert json.loads(row.sampler_params) == rec["sampler"]["params"]
+    assert json.loads(row.loss_params) == rec["method"]["loss_params"]
+    # a frame groups by the parameters; zero-shot rows have no seed, sampler or loss
+    assert df.groupby(["system", "sampler_params"]).ngroups == df.system.nunique() - len(
+        df[df.kind == "zero-shot"].system.unique())
+    zero = df[df.kind == "zero-shot"]
+    assert len(zero) and zero.seed.isna().all() and zero.loss.isna().all()
+    assert zero.sampler_params.isna().all() and zero.config_hash.isna().all()
+    per_query = api_run.to_frame(per_query=True)
+    assert list(per_query.columns) == [*negbench.harness.api.RESULT_COLUMNS[:-1], "query_id",
+                                       "value"]
+    assert str(per_query.seed.dtype) == "Int64" and str(per_query.query_id.dtype) == "string"
 
 
 def test_run_accepts_a_dataclass_and_a_yaml_path(api_run, tmp_path):

@@ -73,16 +73,22 @@ def test_shard_parse_and_partition():
 
 def test_two_shards_at_once_equal_one_run(reference, small, tiny_model_dir, cli_env, tmp_path):
     """Two array tasks started together into one folder: every run once, the zero-shot rows
-    once, the same records as the unsharded grid, and a table.md holding every row."""
+    once, the same records as the unsharded grid, and a table.md holding every row. The second
+    gives no --shard: it is task 2 of a 1-based Slurm array (``--array=1-2``) and takes shard
+    1/2 from its ``SLURM_ARRAY_*``."""
     ref_out, ref = reference
     out = tmp_path / "sharded"
     argv = [a for a in grid_argv(small, tiny_model_dir, out) if a != "--quiet"]
-    procs = [subprocess.Popen(CLI + argv + ["--shard", f"{i}/2"], env=cli_env, text=True,
+    array = {"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "1",
+             "SLURM_ARRAY_TASK_MAX": "2", "SLURM_ARRAY_TASK_COUNT": "2"}
+    procs = [subprocess.Popen(CLI + argv + (["--shard", "0/2"] if i == 0 else []),
+                              env={**cli_env, **(array if i == 1 else {})}, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for i in range(2)]
     outs = [p.communicate(timeout=900) for p in procs]
     for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
+    assert "--shard 1/2 from this Slurm array task" in outs[1][1], outs[1][1][-3000:]
     assert results(out) == ref
     assert table_rows(out) == table_rows(ref_out)
     # zero-shot rows computed by one shard only; the other found them under the lock
@@ -189,7 +195,8 @@ def ray_cluster(tmp_path_factory):
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths
     log = open(tmp_path_factory.mktemp("ray") / "ray.log", "w")  # noqa: SIM115
     proc = subprocess.Popen([ray_bin, "start", "--head", "--block", "--num-cpus", "2",
-                             "--num-gpus", "0", "--port", str(port), "--temp-dir", temp,
+                             "--num-gpus", "0", "--resources", '{"negbench_slot": 2}',
+                             "--port", str(port), "--temp-dir", temp,
                              "--include-dashboard=false", "--disable-usage-stats"],
                             stdout=log, stderr=log, start_new_session=True,
                             env=dict(os.environ, RAY_USAGE_STATS_ENABLED="0"))
@@ -210,15 +217,23 @@ def ray_cluster(tmp_path_factory):
 @pytest.mark.scale
 def test_ray_executor_equals_local(reference, ray_cluster, small, tiny_model_dir, cli_env,
                                    tmp_path):
-    """One Ray task per run (1 CPU each) on a running cluster: the records of the plain
-    in-process grid. (A killed task resumed: the Slurm test below; the resume itself is the
-    run's manifest, the same under every executor.)"""
+    """One Ray task per run (1 CPU, memory and a custom resource each) on a running cluster:
+    the records of the plain in-process grid. The runtime environment reaches the tasks: its
+    ``NEGBENCH_CRASH_AFTER=mine`` stops each run's first try after its mine stage, and
+    ``--ray-retries 1`` runs it again, resuming after that stage; one line per task as it
+    finishes."""
     out = tmp_path / "out"
-    argv = sub_argv(small, tiny_model_dir, out, "--executor", "ray", "--ray-address",
-                    ray_cluster)
+    runtime_env = json.dumps({"env_vars": {"NEGBENCH_CRASH_AFTER": "mine"}})
+    argv = [a for a in sub_argv(small, tiny_model_dir, out, "--executor", "ray",
+                                "--ray-address", ray_cluster, "--ray-memory", "0.25",
+                                "--ray-resources", "negbench_slot=1", "--ray-retries", "1",
+                                "--ray-runtime-env", runtime_env) if a != "--quiet"]
     proc = _submit(argv, cli_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    _check_records(out, reference[1], [])
+    _check_records(out, reference[1], ["mine"])
+    for key in ("random-seed13", "random-seed14"):
+        assert f"Ray task {key}: done" in proc.stderr, proc.stderr[-3000:]
+        assert "InjectedCrash" in (out / "logs" / f"{key}.log").read_text()
 
 
 SLURM_CONF = """\
@@ -325,6 +340,120 @@ def test_slurm_executor_equals_local(reference, slurm_cluster, small, tiny_model
     assert list((out / "slurm").iterdir())  # submitit's job folders
 
 
+def _status(out, env) -> dict[str, tuple[str, str]]:
+    """``negbench status OUT`` as run -> (state, detail)."""
+    proc = subprocess.run([*CLI, "status", str(out)], env=env, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [[c.strip() for c in line.split("|")[1:4]] for line in proc.stdout.splitlines()
+            if line.startswith("|") and "---" not in line]
+    return {r[0]: (r[1], r[2]) for r in rows[1:]}
+
+
+def _wait_for(check, what: str, timeout: float = 60):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (got := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(1)
+    return got
+
+
+@pytest.mark.scale
+def test_slurm_cluster_options_no_wait_status_and_collect(reference, slurm_cluster, small,
+                                                          tiny_model_dir, cli_env, tmp_path):
+    """Account, QOS, setup lines and another sbatch option reach the job script Slurm runs
+    (the setup line runs, the account is the job's); ``--no-wait`` returns at once with the
+    jobs held (``--slurm-additional hold``); ``negbench status`` says pending, then failed
+    for a job cancelled before it ran; the same command without --no-wait collects the job
+    still queued (not submitted again), submits the cancelled run anew and writes the
+    table; status then says done."""
+    out = tmp_path / "out"
+    env = {**cli_env, **slurm_cluster}
+    argv = [a for a in sub_argv(small, tiny_model_dir, out, "--executor", "slurm",
+                                "--slurm-cpus", "1", "--slurm-time", "20", "--slurm-account",
+                                "negbench-acct", "--slurm-qos", "normal", "--slurm-setup",
+                                "echo negbench-setup-ran", "--slurm-additional",
+                                "comment=negbench-test") if a != "--quiet"]
+    first = _submit(argv + ["--no-wait", "--slurm-additional", "hold"], env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "not awaited (--no-wait" in first.stdout and not (out / "table.md").exists()
+    tasks = json.loads((out / "slurm" / "jobs.json").read_text())["tasks"]
+    assert set(tasks) == {"random-seed13", "random-seed14"}
+    script = next((out / "slurm").rglob("*_submission.sh")).read_text()
+    for line in ("#SBATCH --account=negbench-acct", "#SBATCH --qos=normal",
+                 "#SBATCH --comment=negbench-test", "#SBATCH --hold"):
+        assert line in script.splitlines(), script
+    assert script.index("echo negbench-setup-ran") < script.index("srun ")
+    queue = subprocess.run(["squeue", "-h", "-r", "-o", "%i %a"], env=env, capture_output=True,
+                           text=True, check=True).stdout
+    assert f"{tasks['random-seed13']['job_id']} negbench-acct" in queue, queue
+    assert {s for s, _ in _status(out, env).values()} == {"pending"}
+    kept, cancelled = tasks["random-seed13"]["job_id"], tasks["random-seed14"]["job_id"]
+    subprocess.run(["scancel", cancelled], env=env, check=True)
+    now = _wait_for(lambda: (s := _status(out, env))["random-seed14"][0] == "failed" and s,
+                    "the cancelled job never showed as failed")
+    assert now["random-seed13"][0] == "pending"
+    assert "ended without a result" in now["random-seed14"][1]
+    subprocess.run(["scontrol", "release", kept], env=env, check=True)
+    again = _submit(argv, env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"1 task(s) already submitted and not ended (job(s) {kept})" in again.stderr
+    tasks = json.loads((out / "slurm" / "jobs.json").read_text())["tasks"]
+    assert tasks["random-seed13"]["job_id"] == kept and tasks["random-seed14"]["job_id"] != \
+        cancelled
+    for key in ("random-seed13", "random-seed14"):
+        assert f"Slurm task {key} (job {tasks[key]['job_id']}): done" in again.stderr
+    _check_records(out, reference[1], [])
+    assert {s for s, _ in _status(out, env).values()} == {"done"}
+    logs = "".join(p.read_text() for p in (out / "slurm").rglob("*_log.out"))
+    assert logs.count("negbench-setup-ran") == 2  # the setup line ran in each job
+
+
+@pytest.mark.scale
+def test_slurm_refusing_the_job_is_one_line(slurm_cluster, small, tiny_model_dir, cli_env,
+                                            tmp_path):
+    """A constraint no node offers: sbatch refuses the array, negbench says so in one line."""
+    out = tmp_path / "out"
+    argv = sub_argv(small, tiny_model_dir, out, "--executor", "slurm", "--slurm-constraint",
+                    "no-such-feature")
+    proc = _submit(argv, {**cli_env, **slurm_cluster})
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stderr.splitlines()[-1] == ("negbench: error: sbatch refused the job array: "
+                                            "sbatch: error: Batch job submission failed: "
+                                            "Invalid feature specification"), proc.stderr
+
+
+def test_slurm_tasks_finished_meanwhile_are_not_resubmitted(reference, tmp_path):
+    """A job collected from an earlier ``--no-wait`` may finish while the command waits for
+    the zero-shot task: a run whose record of this grid's config is there now, or zero-shot
+    rows written since the command started, are not submitted again."""
+    import shutil
+
+    from negbench.harness.pipeline.slurm_executor import SlurmExecutor
+    from negbench.harness.pipeline.tasks import Resources
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[0] / "records", out / "records")
+    rec = json.loads((out / "records" / "random-seed13.json").read_text())
+    fingerprint = rec["data_fingerprint"]
+    ex = SlurmExecutor(out / "c.yaml", out, Resources(), grid={
+        "random-seed13": rec["config_hash"], "random-seed14": "another config"},
+        fingerprint=fingerprint)
+    assert ex.finished_meanwhile("random-seed13")
+    assert not ex.finished_meanwhile("random-seed14")  # a record of another config
+    assert not ex.finished_meanwhile("in-batch-seed13")  # not of this grid
+    assert not ex.finished_meanwhile("zero-shot")  # there before the command started
+    for system in ("bm25", "model"):
+        assert not ex.finished_meanwhile("zero-shot")  # one of the two rows still old
+        path = out / "records" / f"zeroshot-{system}.json"
+        fresh = path.with_suffix(".new")
+        shutil.copy(path, fresh)
+        fresh.replace(path)  # written anew, as a task writes it (atomically)
+    assert ex.finished_meanwhile("zero-shot")
+
+
 @pytest.mark.scale
 def test_slurm_task_cancelled_mid_training_is_resumed(slurm_cluster, small, tiny_model_dir,
                                                       cli_env, tmp_path):
@@ -369,6 +498,7 @@ def test_task_resources_follow_the_track(tmp_path, monkeypatch):
     of the environment."""
     from argparse import Namespace
 
+    from negbench.harness.cli import build_parser
     from negbench.harness.pipeline.scale_out import (
         RayExecutor,
         SlurmExecutor,
@@ -376,7 +506,8 @@ def test_task_resources_follow_the_track(tmp_path, monkeypatch):
         task_env,
     )
 
-    opts = {"executor": "slurm", "isolate": False, "ray_address": "auto", "ray_cpus": 2,
+    opts = {**vars(build_parser().parse_args(["run"])),
+            "executor": "slurm", "isolate": False, "ray_address": "auto", "ray_cpus": 2,
             "ray_gpus": None, "slurm_partition": "gpu", "slurm_gpus": None, "slurm_cpus": 4,
             "slurm_mem": 16.0, "slurm_time": 30, "slurm_array_parallelism": 8}
     conf = tmp_path / "experiment.resolved.yaml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -50,8 +51,9 @@ def test_no_train_split_fails_on_use():
 
 
 def test_suites_command_lists_every_suite_with_status():
+    wide = dict(os.environ, COLUMNS="1000")  # a wide terminal: one line per suite
     proc = subprocess.run([sys.executable, "-m", "negbench.harness.cli", "suites"],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env=wide)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     for name in all_suites():

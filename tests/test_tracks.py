@@ -28,7 +28,7 @@ def test_cpu_device_resolution():
     with pytest.raises(NegbenchError, match="expected"):
         resolve_device("tpu")
     with pytest.raises(NegbenchError, match="needs a CUDA device"):
-        resolve_precision("bf16", "cpu")
+        resolve_precision("fp16", "cpu")  # bf16 on the CPU: tests/test_precision_cpu.py
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only behaviour")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from negbench.harness.commands.common import add_data_root
+from negbench.harness.commands.terminal import fitted, paragraph
 
 
 def cmd_strategies(args) -> int:
-    from tabulate import tabulate
-
     from negbench.strategies.plugins import load_plugins
     from negbench.strategies.registry import SKIPPED, available
 
@@ -22,27 +21,25 @@ def cmd_strategies(args) -> int:
         params = ", ".join(f"{f.name}={getattr(cls.Params(), f.name)!r}"
                            for f in dataclasses.fields(cls.Params)) or "-"
         rows.append([name, cls.description(), cls.paper or "-", cls.simplified or "-", params])
-    print(tabulate(rows, headers=["sampler", "description", "paper", "simplified here",
-                                  "parameters (defaults)"], tablefmt="github"))
-    print("\nMethods as published (`run --mode recipe`; `--mode controlled` trains every sampler "
-          "with one shared loss and adds the window control):\n")
+    print(fitted(rows, ["sampler", "description", "paper", "simplified here",
+                        "parameters (defaults)"]))
+    print("\n" + paragraph("Methods as published (`run --mode recipe`; `--mode controlled` "
+                          "trains every sampler with one shared loss and adds the window "
+                          "control):") + "\n")
     recipes = []
     for name, cls in available().items():
         r = cls.get_recipe()
         recipes.append([name, r.describe_loss(), "on" if r.mask else "off", r.schedule,
                         r.control_label or "-",
                         r.query_side or "-"])
-    print(tabulate(recipes, headers=["sampler", "loss", "in-batch mask", "schedule",
-                                     "window control", "query-side track"],
-                   tablefmt="github"))
+    print(fitted(recipes, ["sampler", "loss", "in-batch mask", "schedule", "window control",
+                           "query-side track"]))
     for name, why in sorted(SKIPPED.items()):
         print(f"entry point {name!r} not registered: {why}")
     return 0
 
 
 def _list_losses() -> int:
-    from tabulate import tabulate
-
     from negbench.harness.training.losses import get_loss, loss_names
 
     rows = []
@@ -51,22 +48,19 @@ def _list_losses() -> int:
         rows.append([name, " ".join((type(loss).__doc__ or "").split()), loss.paper,
                      ", ".join(sorted(loss.consumes)) or "-",
                      ", ".join(f"{k}={v!r}" for k, v in loss.params_dict().items()) or "-"])
-    print(tabulate(rows, headers=["loss", "what it computes", "paper", "consumes",
-                                  "parameters (defaults)"], tablefmt="github"))
+    print(fitted(rows, ["loss", "what it computes", "paper", "consumes",
+                        "parameters (defaults)"]))
     return 0
 
 
 def cmd_suites(args) -> int:
-    from tabulate import tabulate
-
     from negbench.harness.data.paths import data_root
     from negbench.suites.registry import all_suites
 
     root = data_root(args.data_root, required=False)
     rows = [[s.name, s.profile, ", ".join(s.measures), s.data_status(root), s.description]
             for s in all_suites().values()]
-    print(tabulate(rows, headers=["suite", "profile", "measures", "data", "description"],
-                   tablefmt="github"))
+    print(fitted(rows, ["suite", "profile", "measures", "data", "description"]))
     return 0
 
 

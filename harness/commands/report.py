@@ -6,12 +6,13 @@ import logging
 import math
 from pathlib import Path
 
-from negbench.harness.commands.common import name_list
+from negbench.harness.commands.common import csv_list, name_list
 from negbench.harness.errors import NegbenchError
 
 log = logging.getLogger(__name__)
 
-# report writes OUTPUT/PREFIX<suffix> for each of these, and its plots as OUTPUT/PREFIX-*.png
+# report writes OUTPUT/PREFIX<suffix> for each of these, and its plots as
+# OUTPUT/PREFIX-<plot>.<format> for each --plot-formats format
 SUFFIXES = (".md", ".tex", ".csv", "-comparisons.csv", ".json")
 
 
@@ -20,7 +21,7 @@ def cmd_report(args) -> int:
     from negbench.harness.io.atomic import write_text_atomic
     from negbench.harness.pipeline import preflight
     from negbench.harness.pipeline.folders import result_parts
-    from negbench.harness.reporting.plots import write_plots
+    from negbench.harness.reporting.plots import check_formats, write_plots
     from negbench.harness.reporting.render import (
         comparisons_csv,
         to_csv,
@@ -38,10 +39,13 @@ def cmd_report(args) -> int:
         raise NegbenchError(f"--alpha must be in (0, 1), got {args.alpha}")
     if args.resamples < 1:
         raise NegbenchError(f"--resamples must be >= 1, got {args.resamples}")
+    formats = check_formats(csv_list(args.plot_formats))
     out = preflight.writable_dir(args.output or folder, "--output")
-    for name in [f"{args.prefix}{s}" for s in SUFFIXES] + [f"{args.prefix}-plot.png"]:
-        # report.* beside the records is intended (PREFIX-*.png lie with them: one name
-        # stands for the plots); over a record, negatives file or run file it never writes
+    for name in ([f"{args.prefix}{s}" for s in SUFFIXES]
+                 + [f"{args.prefix}-plot.{f}" for f in formats]):
+        # report.* beside the records is intended (PREFIX-*.<format> lie with them: one name
+        # per format stands for the plots); over a record, negatives file or run file it
+        # never writes
         preflight.not_an_input(out / name, result_parts(folder), "--output/--prefix")
     records = read_records(folder)
     if args.systems is not None:
@@ -49,12 +53,12 @@ def cmd_report(args) -> int:
     rep = build_report(records, name_list(args.measures, "--measures", "measure")
                        if args.measures is not None else None,
                        args.baseline, args.all_pairs, args.test, args.correction, args.alpha,
-                       args.resamples, args.seed)
+                       args.resamples, args.seed, mixed_precision=args.mixed_precision)
     from negbench.harness.pipeline.sequential_grid import summary_lines
 
     rep.notes.extend(summary_lines(folder))  # a sequential grid: seeds per verdict, and why
     out.mkdir(parents=True, exist_ok=True)
-    plots = [] if args.no_plots else write_plots(rep, out, args.prefix)
+    plots = [] if args.no_plots else write_plots(rep, out, args.prefix, formats)
     md = to_markdown(rep, plots)
     files = dict(zip(SUFFIXES, (md, to_latex(rep), to_csv(rep), comparisons_csv(rep),
                                 to_json(rep, plots)), strict=True))
@@ -86,8 +90,10 @@ def register(sub) -> None:
                                    "the seed-aware test (queries and seeds random) with "
                                    "multiple-comparison correction, its interval and the "
                                    "minimum detectable effect, plus a secondary query-level "
-                                   "paired test; PNG plots incl. a forest plot. Records of "
-                                   "different tracks, budgets, suites or models are refused.")
+                                   "paired test; plots (PNG, PDF or SVG) incl. a forest plot "
+                                   "and per-query differences. Records of "
+                                   "different tracks, budgets, suites, models or precisions "
+                                   "are refused.")
     r.add_argument("results_dir", metavar="RESULTS_DIR", help="the --output folder of a run")
     r.add_argument("--output", default=None,
                    help="where to write report.* (default: RESULTS_DIR)")
@@ -117,5 +123,11 @@ def register(sub) -> None:
                    help="permutation/bootstrap resamples (default: 10000)")
     r.add_argument("--seed", type=int, default=0,
                    help="random seed of permutation and bootstrap (default: 0)")
-    r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("--plot-formats", default="png", metavar="FORMATS",
+                   help="comma list of plot formats, each plot written in every one: png, "
+                        "pdf, svg (default: png), e.g. png,pdf,svg")
+    r.add_argument("--no-plots", action="store_true", help="skip the plots")
+    r.add_argument("--mixed-precision", action="store_true",
+                   help="allow records of different precisions (fp32, bf16: run --precision) "
+                        "in one report, with a note counting them (default: refused)")
     r.set_defaults(func=cmd_report)

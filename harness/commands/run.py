@@ -115,8 +115,8 @@ def _run(args) -> int:
     from negbench.harness.logs import LogStream, logs_to_file, quiet_console
     from negbench.harness.pipeline import preflight
     from negbench.harness.pipeline.folders import claimed
-    from negbench.harness.pipeline.grid import Shard, TrainingSetup, grid_configs, run_grid
-    from negbench.harness.pipeline.scale_out import make_executor
+    from negbench.harness.pipeline.grid import TrainingSetup, grid_configs, run_grid
+    from negbench.harness.pipeline.scale_out import choose_shard, make_executor
     from negbench.harness.pipeline.workspace import Workspace
     from negbench.harness.training.budget import TRACKS
     from negbench.strategies.registry import get_sampler
@@ -138,18 +138,17 @@ def _run(args) -> int:
     track = args.track or budget.track
     if track not in TRACKS:
         raise NegbenchError(f"--track {track!r}: expected one of {', '.join(TRACKS)}")
-    if args.shard is not None and args.task:
-        raise NegbenchError("--shard and --task exclude each other")
-    if args.shard is not None and args.executor != "local":
-        raise NegbenchError("--shard is for array jobs submitted by hand; --executor "
-                            f"{args.executor} submits every run itself")
-    shard = Shard.parse(args.shard) if args.shard is not None else None  # '' is refused
+    shard, note = choose_shard(args)  # --shard, else a Slurm array task's own SLURM_ARRAY_*
+    if note:
+        log.info(note)
     remote = args.executor in ("ray", "slurm")
     device, precision = _device_and_precision(args, remote)
+    from negbench.harness.retrieval.ann_search import canonical_search
     from negbench.harness.training.method import parse_loss_params
 
     setup = TrainingSetup(track, precision, args.in_batch_mask, args.mode, args.loss,
-                          tuple(sorted(parse_loss_params(args.loss_param).items())))
+                          tuple(sorted(parse_loss_params(args.loss_param).items())),
+                          search=canonical_search(getattr(args, "search", "exact")))
     seeds = args.seeds or list(budget.seeds)
     sequential = _sequential_spec(args, rows, seeds)
     if len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
@@ -163,7 +162,8 @@ def _run(args) -> int:
     root = given_root(args.data_root)  # None: the default places, else the cache as it is
     ws = Workspace(suite, root, args.cache_dir, args.model, progress=not args.quiet,
                    trust_remote_code=args.trust_remote_code, device=device,
-                   query_prompt=args.query_prompt, doc_prompt=args.doc_prompt)
+                   query_prompt=args.query_prompt, doc_prompt=args.doc_prompt,
+                   precision=precision)
     preflight.model_folder(ws.model_name)
     preflight.prompts_text(ws, {"--query-prompt": args.query_prompt,
                                 "--doc-prompt": args.doc_prompt})
@@ -178,10 +178,17 @@ def _run(args) -> int:
         get_sampler(e.sampler).from_dict(e.params).check_suite(ws.data)
     if not args.task:  # a task runs on its executor's node: its package is there
         preflight.executor_package(args.executor)
+    out = Path(args.output)
+    runs = ({c.key: c.config_hash() for c in grid_configs(ws, grid, seeds, budget, setup)}
+            if args.executor == "slurm" else None)  # for OUTPUT/slurm/jobs.json (status)
+    executor = None if args.task else make_executor(  # every cluster option checked here
+        args, out / RESOLVED_FILE, out, track, device, runs, ws.data_fingerprint)
     config = resolved(args, grid, track, seeds, budget, _used(ws, root))
     quiet_log = (open(os.devnull, "w") if args.quiet and not logs_to_file()  # noqa: SIM115
                  else LogStream())
-    out = Path(args.output)
+    if budget.teacher_steps <= 0 and not args.no_audit:  # smoke: no teacher that ranks fits
+        log.info("false-negative audit: no cross-encoder teacher on budget %r (one trained in "
+                 "its minutes ranks at chance); judged positives are still counted", budget.name)
     # the first write (every check above passed): --output holds this suite over this data
     with claimed(out, ws.suite.name, ws.data_fingerprint,  # undone if nothing else is written
                  crossfit=ws.crossfit.spec() if ws.crossfit is not None else None):
@@ -191,7 +198,6 @@ def _run(args) -> int:
                      zero_shot=not args.no_zero_shot, log=quiet_log, keep_models=args.keep_models,
                      setup=setup, stop_after=args.stop_after, task=args.task)
             return 0
-        executor = make_executor(args, out / RESOLVED_FILE, out, track, device)
         if executor is not None:  # the tasks read the experiment from this file
             write_resolved(config, out)
         if sequential is not None:
@@ -213,6 +219,11 @@ def _run(args) -> int:
         write_resolved(config, out)
         for i in range(ws.crossfit.k) if ws.crossfit is not None else [None]:
             preflight.held_out(ws.view(i))  # a warning at the end (a failure stays one line)
+        if table is None and getattr(args, "no_wait", False):  # the command's result
+            print(f"submitted to Slurm, not awaited (--no-wait; job ids in {out / 'slurm'}"
+                  f"/jobs.json): `negbench status {out}` says where each run stands; the same "
+                  "command without --no-wait collects them and writes table.md")
+            return 0
         if table is None:
             log.info("[negbench] every run stopped after its %s stage; the same command without "
                      "--stop-after finishes them (here or on another machine given %s)",
@@ -346,6 +357,13 @@ def register(sub) -> None:
                         "in-batch negatives (STAR's rel_pair_mask); auto = the recipe's in "
                         "recipe mode (on for star), off for every sampler in controlled mode "
                         "(default: auto)")
+    r.add_argument("--search", default="exact", metavar="SPEC",
+                   help="how mining searches the corpus with the base model: exact (faiss "
+                        "brute force) or ivf[:NAME=VALUE,...], an approximate faiss IVF-SQ8 "
+                        "index with exact re-scoring, for corpora of millions (NAME: nlist, "
+                        "nprobe, refine, seed; e.g. ivf:nprobe=128); stated in each record's "
+                        "mining block "
+                        "(default: exact; docs/performance.md)")
     r.add_argument("--output", default=None,
                    help="folder for records/, runs/, negatives/ and table.md")
     r.add_argument("--folds", type=int, default=None, metavar="K",
@@ -444,9 +462,11 @@ def register(sub) -> None:
     g = r.add_argument_group("scale-out (README, section Scale-out)")
     g.add_argument("--shard", default=None, metavar="I/N",
                    help="run only shard I of N of the grid's runs (every N-th run of the "
-                        "seed-major order, from the I-th), e.g. --shard $SLURM_ARRAY_TASK_ID/8 "
-                        "in an array job you submit yourself; N shards run every run once, "
-                        "table.md is written from every record present")
+                        "seed-major order, from the I-th); N shards run every run once, "
+                        "table.md is written from every record present. Default in a Slurm "
+                        "array task you submit yourself: SLURM_ARRAY_TASK_ID minus "
+                        "SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT (--array=0-7 and 1-8 "
+                        "both give shards 0..7 of 8)")
     g.add_argument("--executor", default="local", choices=["local", "ray", "slurm"],
                    help="local: the runs one after another on this machine (default); ray: "
                         "one Ray task per run; slurm: one Slurm array task per run (submitit). "
@@ -462,6 +482,19 @@ def register(sub) -> None:
     g.add_argument("--ray-gpus", type=float, default=None, metavar="N",
                    help="GPUs per Ray task (default: 1 on the full track or with --device "
                         "cuda, else 0)")
+    g.add_argument("--ray-memory", type=float, default=None, metavar="GB",
+                   help="memory per Ray task in GB, reserved by Ray's scheduler (default: "
+                        "none reserved)")
+    g.add_argument("--ray-resources", action="append", default=[], metavar="KEY=VALUE",
+                   help="a custom Ray resource per task, e.g. large_disk=1, or a JSON object "
+                        "of them (repeatable); tasks run only on nodes that offer it")
+    g.add_argument("--ray-retries", type=int, default=0, metavar="N",
+                   help="run a failed Ray task (exit != 0, or its worker lost) again up to N "
+                        "times; each try resumes the run at its last finished stage "
+                        "(default: 0)")
+    g.add_argument("--ray-runtime-env", default=None, metavar="FILE|JSON",
+                   help="Ray runtime environment of the tasks (env_vars, pip, conda, "
+                        "working_dir, ...): a JSON object or a YAML/JSON file holding one")
     g.add_argument("--slurm-partition", default=None, metavar="NAME",
                    help="Slurm partition of the tasks (e.g. a GPU partition for --track full)")
     g.add_argument("--slurm-gpus", type=int, default=None, metavar="N",
@@ -475,5 +508,24 @@ def register(sub) -> None:
                    help="time limit per Slurm task in minutes (default: 240)")
     g.add_argument("--slurm-array-parallelism", type=int, default=64, metavar="N",
                    help="at most N array tasks at once (default: 64)")
+    g.add_argument("--slurm-account", default=None, metavar="NAME",
+                   help="Slurm account the tasks are charged to (sbatch --account)")
+    g.add_argument("--slurm-qos", default=None, metavar="NAME",
+                   help="Slurm quality of service of the tasks (sbatch --qos)")
+    g.add_argument("--slurm-constraint", default=None, metavar="EXPR",
+                   help="node features the tasks need, e.g. a100|h100 (sbatch --constraint)")
+    g.add_argument("--slurm-exclude", default=None, metavar="NODES",
+                   help="nodes the tasks must not run on, e.g. node[01-03] (sbatch --exclude)")
+    g.add_argument("--slurm-setup", action="append", default=[], metavar="LINE",
+                   help="a shell line run in each job script before the task, e.g. 'module "
+                        "load cuda/12.1' or 'source ~/venv/bin/activate' (repeatable, in order)")
+    g.add_argument("--slurm-additional", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other sbatch option, e.g. mail-type=END or reservation=NAME (KEY "
+                        "alone: a flag such as requeue) (repeatable)")
+    g.add_argument("--no-wait", action="store_true",
+                   help="with --executor slurm: submit and return (job ids in "
+                        "OUTPUT/slurm/jobs.json); `negbench status OUTPUT` follows them and "
+                        "the same command without --no-wait collects them, submitting only "
+                        "runs whose job is not queued or running")
     g.add_argument("--task", default=None, help=argparse.SUPPRESS)  # an executor's task
     r.set_defaults(func=cmd_run)

@@ -108,7 +108,8 @@ def _install() -> None:
         if _OUTPUT.get() == "shown":
             orig_emit(self, record)
         else:
-            log.debug("ir_datasets: %s", record.getMessage())
+            # library chatter: in the log and on the console with -vv only (harness.logs)
+            log.debug("ir_datasets: %s", record.getMessage(), extra={"chatter": True})
 
     class _Bar(tqdm.tqdm):
         def __init__(self, *args, **kwargs) -> None:

@@ -39,7 +39,8 @@ def pick_record(run_dir: Path, sampler: str | None, seed: int | None) -> dict:
 
 def run_workspace(rec: dict, data_root: str | Path | None, cache_dir: str | Path | None,
                   device: str):
-    """The workspace the record's run mined in: its suite, model, prompts (and fold)."""
+    """The workspace the record's run mined in: its suite, model, prompts, encoding precision
+    (and fold)."""
     from negbench.harness.data.paths import given_root
     from negbench.harness.pipeline.workspace import Workspace
     from negbench.harness.retrieval.device import resolve_device
@@ -50,7 +51,9 @@ def run_workspace(rec: dict, data_root: str | Path | None, cache_dir: str | Path
                    Path(cache_dir) if cache_dir else None, model=rec.get("model"),
                    progress=False, trust_remote_code=bool(rec.get("trust_remote_code")),
                    device=resolve_device(device), query_prompt=prompts.get("query", ""),
-                   doc_prompt=prompts.get("document", ""))
+                   doc_prompt=prompts.get("document", ""),
+                   # a bf16 CPU run mined with bf16 vectors: encode as it did
+                   precision=(rec.get("device") or {}).get("encoding_precision", "fp32"))
     cf = rec.get("crossfit")
     if isinstance(cf, dict) and cf.get("fold") is not None:  # a cross-fitted fold's run
         ws.cross_fit(int(cf["folds"]), int(cf.get("seed", 0)))
@@ -85,17 +88,19 @@ def pair_scores(rows: list[NegativeRow], rec: dict, ws, source: str = "auto"
     product the dense miners rank by); ``auto`` is the teacher when the sampler mined with one."""
     import numpy as np
 
+    from negbench.harness.training.budget import TeacherCap
     from negbench.strategies.base import MiningContext
     from negbench.strategies.dense_candidates import DenseRanker
 
     data = ws.data
     max_length = int((rec.get("budget") or {}).get("eval_max_length")
                      or (rec.get("config") or {}).get("budget", {}).get("eval_max_length"))
+    cap = (rec.get("budget") or {}).get("sampler_teacher")  # a smoke run's teacher: as it was
     ctx = MiningContext(corpus=data.corpus, train=data.train, exclude=data.exclude,
                         seed=int(rec.get("seed") or 0), max_length=max_length,
                         dense=lambda: ws.base_encoder, bm25=lambda: ws.bm25,
                         extra={"cache_dir": ws.cache_dir, "parent_map": data.parents},
-                        device=ws.device)
+                        device=ws.device, teacher_cap=TeacherCap(**cap) if cap else None)
     texts = any(r.negative_texts for r in rows)
     scorer = _teacher(rec, ctx) if source in ("auto", "teacher") and not texts else None
     if source == "teacher" and scorer is None:

@@ -21,6 +21,7 @@ from negbench.harness.pipeline.runner import RunConfig, execute_run, is_done, re
 from negbench.harness.pipeline.workspace import Workspace, base_encodings
 from negbench.harness.reporting.comparability import check_comparable
 from negbench.harness.reporting.table import results_table
+from negbench.harness.retrieval.device import encoding_precision
 from negbench.harness.training.budget import Budget
 from negbench.strategies.registry import get_sampler
 
@@ -40,6 +41,9 @@ def zero_shot_current(rec: dict | None, ws: Workspace, budget: Budget, system: s
     if system == "model" and (rec.get("model") != ws.model_name
                               or rec.get("prompts", {}) != ws.prompts.to_dict()):
         return False
+    encoded = (rec.get("device") or {}).get("encoding_precision", "fp32")
+    if system == "model" and encoded != getattr(ws, "encode_precision", "fp32"):
+        return False  # a bf16 grid's row is encoded in bf16 (and an fp32 grid's in fp32)
     kept = rec.get("budget") or {}
     return all(kept.get(k) == v for k, v in budget.to_dict().items() if k in kept)
 
@@ -81,6 +85,7 @@ class TrainingSetup:
     mode: str = "recipe"
     loss: str | None = None
     loss_params: tuple[tuple[str, str], ...] = ()
+    search: str = "exact"  # mining's corpus search (--search; harness/retrieval/ann_search.py)
 
     def method_for(self, sampler: str):
         from negbench.harness.training.method import resolve_method
@@ -145,6 +150,11 @@ def grid_configs(ws: Workspace, samplers: list[tuple], seeds: list[int],
     anything runs. ``samplers``: (sampler, params) or (sampler, params, label) entries (a
     label names the entry's records and row). In controlled mode the window-matched controls
     are added (labelled rows, e.g. ``dense[range_max=200]``)."""
+    device = getattr(ws, "device", "cpu")
+    if encoding_precision(setup.precision, device) != getattr(ws, "encode_precision", "fp32"):
+        raise ValueError(f"precision {setup.precision} on {device} encodes in "
+                         f"{encoding_precision(setup.precision, device)}, the workspace in "
+                         f"{ws.encode_precision}: build it with Workspace(..., precision=)")
     problem = repeated_rows([(e.sampler, e.label) for e in entries(samplers)])
     if problem:
         raise NegbenchError(f"samplers: {problem}")
@@ -172,7 +182,7 @@ def grid_configs(ws: Workspace, samplers: list[tuple], seeds: list[int],
                 configs.append(RunConfig(
                     ws.suite.name, name, params, seed, budget, ws.model_name, trust, setup.track,
                     setup.precision, method.mask, prompts, setup.mode, method.loss.name,
-                    method.loss.params_dict(), label, fold=fold))
+                    method.loss.params_dict(), label, fold=fold, search=setup.search))
     return configs
 
 
@@ -277,7 +287,8 @@ def run_grid(ws: Workspace, samplers: list[tuple], seeds: list[int], budget: Bud
     ``shard`` runs only that shard's runs (the table still covers every record present).
     ``task`` (an executor's task) does one thing and writes no table: ``"zero-shot"`` the
     reference rows, otherwise the run with that key. ``dispatch(tasks, log)`` (an executor)
-    runs a list of task names, each in its own process, the zero-shot task first."""
+    runs a list of task names, each in its own process, the zero-shot task first; when it
+    returns False they were submitted and left to run, and no table is written."""
     out = Path(out)  # created by the first file written: a run failing early leaves nothing
     setup = setup or TrainingSetup(track=budget.track)
     configs = grid_configs(ws, samplers, seeds, budget, setup)
@@ -302,8 +313,8 @@ def run_grid(ws: Workspace, samplers: list[tuple], seeds: list[int], budget: Bud
         tasks = ((["zero-shot"] if want_zero_shot and zero_shot_needed(ws, budget, out) else [])
                  + [c.key for c in todo])
         try:
-            if tasks:
-                dispatch(tasks, log)
+            if tasks and dispatch(tasks, log) is False:
+                return None  # submitted and left to run (--no-wait): no table yet
         except NegbenchError:  # failed tasks: the table still shows the runs that finished
             if stop_after is None and (out / "records").is_dir():
                 write_table(ws, budget, configs, out, log)

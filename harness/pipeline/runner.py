@@ -59,6 +59,8 @@ class RunConfig:
     label: str = ""  # the row's name when it is not the sampler's (e.g. a window control)
     # cross-fitting (--folds): {"k", "index", "seed", "assignment_sha256"}; empty = official split
     fold: dict = dataclasses.field(default_factory=dict)
+    # how mining searches the corpus (--search): exact, or ann_search's canonical ivf spec
+    search: str = "exact"
 
     @property
     def name(self) -> str:
@@ -87,6 +89,8 @@ class RunConfig:
         d.pop("label")
         if not self.fold:  # official-split runs keep their config hashes
             d.pop("fold")
+        if self.search == "exact":  # exact-mined runs keep their config hashes
+            d.pop("search")
         if self.loss == "mnrl" and self.loss_params in ({}, {"scale": 20.0}):
             d.pop("loss")  # MNRL runs are what every run was before losses: same hashes
             d.pop("loss_params")

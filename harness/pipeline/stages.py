@@ -82,7 +82,8 @@ def mining_context(s: RunState) -> MiningContext:
                          seed=cfg.seed, max_length=cfg.budget.eval_max_length,
                          dense=lambda: ws.base_encoder, bm25=lambda: ws.bm25,
                          extra={"cache_dir": ws.cache_dir, "parent_map": data.parents},
-                         device=ws.device)
+                         device=ws.device, teacher_cap=cfg.budget.sampler_teacher,
+                         progress=ws.progress, search=cfg.search)
 
 
 def mine(s: RunState) -> tuple[list[Path], dict]:

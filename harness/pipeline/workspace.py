@@ -23,7 +23,10 @@ class Workspace:
     def __init__(self, suite: Suite, data_root: Path | None = None, cache_dir: Path | None = None,
                  model: str | None = None, progress: bool = True,
                  trust_remote_code: bool = False, device: str = "cpu",
-                 query_prompt: str | None = None, doc_prompt: str | None = None) -> None:
+                 query_prompt: str | None = None, doc_prompt: str | None = None,
+                 precision: str = "fp32") -> None:
+        from negbench.harness.retrieval.device import encoding_precision
+
         self.suite = suite
         self.data_root = data_root
         self.cache_dir = cache_root(cache_dir)
@@ -31,6 +34,8 @@ class Workspace:
         self.progress = progress
         self.trust_remote_code = trust_remote_code
         self.device = device  # a resolved torch device string (see harness.device)
+        # the runs' resolved precision decides the encodings' (bf16 on a bf16 CPU run)
+        self.encode_precision = encoding_precision(precision, device)
         self._teachers: dict[int, object] = {}
         self._prompt_overrides = (query_prompt, doc_prompt)
 
@@ -73,14 +78,17 @@ class Workspace:
         batch = 64 if self.device == "cpu" else 256
         return CachedEncoder(SentenceTransformerEncoder(model, batch_size=batch,
                                                         progress=self.progress,
-                                                        prompts=self.prompts),
+                                                        prompts=self.prompts,
+                                                        precision=self.encode_precision),
                              self.cache_dir)
 
-    def device_info(self, precision: str = "fp32"):
-        """Where this workspace computes, for records."""
+    def device_info(self, precision: str | None = None):
+        """Where this workspace computes, for records: ``precision`` is a run's training
+        precision (None: a zero-shot row, which only encodes: the encodings' precision)."""
         from negbench.harness.retrieval.device import device_info
 
-        return device_info(self.device, precision)
+        return device_info(self.device, precision or self.encode_precision,
+                           self.encode_precision)
 
     def teacher(self, budget):
         """The cross-fitted cross-encoder teacher for false-negative accounting (None when
@@ -90,15 +98,20 @@ class Workspace:
             return None
         key = (budget.teacher_steps, budget.eval_max_length)
         if key not in self._teachers:
+            from negbench.harness.pipeline.false_negatives import MAX_SCORED_ROWS
             from negbench.harness.retrieval.cross_encoder import CrossEncoderSpec, teacher
             from negbench.strategies.dense_candidates import DenseRanker
 
             spec = CrossEncoderSpec(base=self.model_name, steps=budget.teacher_steps,
                                     device=getattr(self, "device", "cpu"))
             dense = DenseRanker(self.base_encoder, self.data.corpus, budget.eval_max_length)
+            # per run: each audited pair's positive, its negatives and one random control doc
+            rows = min(MAX_SCORED_ROWS, sum(map(len, self.data.train.positives().values())))
             self._teachers[key] = teacher(
                 spec, self.data.corpus, self.data.train, self.data.exclude, self.bm25,
-                self.cache_dir, progress=self.progress, dense=dense)
+                self.cache_dir, progress=self.progress, dense=dense,
+                pairs=rows * (budget.negatives_per_example + 2),
+                purpose="false-negative audit (pairs per run)")
         return self._teachers[key]
 
     @cached_property

@@ -1,8 +1,10 @@
 """Refuse to compare records that do not answer the same question.
 
 Trained records must agree on track, budget (its name and each of its values), suite, split,
-model (name and fingerprint) and data fingerprint; zero-shot records (no training, hence no
-track or training budget) on suite, split and data. ``check_comparable`` is called by
+model (name and fingerprint), data fingerprint and precision (training and encodings);
+zero-shot records (no training, hence no track or training budget) on suite, split, data and
+the precision of their encodings. Precisions may differ only when asked
+(``mixed_precision``, ``report --mixed-precision``). ``check_comparable`` is called by
 ``report`` and ``regress`` and should be by anything that puts records into one table
 (``table.md``).
 """
@@ -49,6 +51,25 @@ def base_model(record: dict) -> str | None:
     return fp[:15] if fp.startswith(FINGERPRINT_SCHEME) else None
 
 
+def precision(record: dict) -> str:
+    """A trained record's training precision (``fp32`` for records that name no device)."""
+    return str((record.get("device") or {}).get("precision") or "fp32")
+
+
+def encoding_precision(record: dict) -> str | None:
+    """The precision a record's vectors were encoded in (``fp32`` for records before it was
+    recorded: until bf16 on the CPU, every encoding was fp32); None for BM25's zero-shot row,
+    which encodes nothing."""
+    if (record.get("zero_shot") or {}).get("system") == "bm25":
+        return None
+    return str((record.get("device") or {}).get("encoding_precision") or "fp32")
+
+
+# fields that ``check_comparable(..., mixed_precision=True)`` (``report --mixed-precision``)
+# lets differ: an fp32 and a bf16 grid in one table only when asked
+PRECISION_FIELDS = ("precision", "encoding precision")
+
+
 def _trained(record: dict) -> bool:
     return record.get("kind") != "zero-shot"
 
@@ -68,13 +89,19 @@ FIELDS = {
     # cross-fitted (run --folds): the fold assignment; "official" = the suite's test split
     "fold assignment": (True, lambda r: str((r.get("crossfit") or {}).get(
         "assignment_sha256") or "official")[:12]),
+    # fp32 vs bf16 (``--precision``): training, and the vectors every row is scored with
+    "precision": (False, precision),
+    "encoding precision": (True, encoding_precision),
 }
 
 
-def differences(records: list[dict]) -> dict[str, Counter]:
-    """Per differing field, how many records carry each value (empty if all comparable)."""
+def differences(records: list[dict], mixed_precision: bool = False) -> dict[str, Counter]:
+    """Per differing field, how many records carry each value (empty if all comparable);
+    ``mixed_precision``: precisions may differ."""
     out = {}
     for field, (zero_shot_too, value) in FIELDS.items():
+        if mixed_precision and field in PRECISION_FIELDS:
+            continue
         counts = Counter(v for r in records if zero_shot_too or _trained(r)
                          if (v := value(r)) is not None)
         if len(counts) > 1:
@@ -91,11 +118,16 @@ def describe(diffs: dict[str, Counter]) -> str:
     return "; ".join(parts)
 
 
-def check_comparable(records: list[dict], what: str = "records") -> None:
+def check_comparable(records: list[dict], what: str = "records",
+                     mixed_precision: bool = False) -> None:
     """Raise ``NegbenchError`` (one line naming each differing field and its values) unless
-    every record is on the same track, budget, suite, split, model and data (zero-shot
-    records: suite, split and data only)."""
-    diffs = differences(records)
+    every record is on the same track, budget, suite, split, model, data and precision
+    (zero-shot records: suite, split, data and encoding precision only). ``mixed_precision``
+    lets fp32 and bf16 records share a table (``report --mixed-precision``)."""
+    diffs = differences(records, mixed_precision)
     if diffs:
+        hint = (" (or allow fp32 and bf16 in one table with --mixed-precision)"
+                if set(diffs) <= set(PRECISION_FIELDS) else "")
         raise NegbenchError(f"{what} are not comparable: {describe(diffs)}; compare "
-                            "records of one track/budget/suite/model/data at a time")
+                            f"records of one track/budget/suite/model/data/precision at a "
+                            f"time{hint}")

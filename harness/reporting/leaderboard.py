@@ -53,10 +53,13 @@ ul.notes{font-size:13px;color:#444;max-width:1000px}
 
 def device_label(rec: dict) -> str:
     """Where a record ran: ``cpu`` (whatever its thread count), else the accelerator's name
-    (e.g. ``NVIDIA H100 80GB HBM3``); ``-`` when the record names no device."""
+    (e.g. ``NVIDIA H100 80GB HBM3``); ``-`` when the record names no device. A precision other
+    than fp32 follows (``cpu bf16``): fp32 and bf16 runs are two sections."""
     dev = rec.get("device") or {}
     kind = str(dev.get("device") or "-")
-    return kind if kind == "cpu" or not dev.get("name") else str(dev["name"])
+    label = kind if kind == "cpu" or not dev.get("name") else str(dev["name"])
+    precision = comparability.precision(rec)
+    return label if precision == "fp32" else f"{label} {precision}"
 
 
 def _data(rec: dict) -> str:
@@ -77,7 +80,7 @@ def group_key(rec: dict) -> tuple[str, ...]:
 
 def groups(records: list[dict]) -> dict[tuple[str, ...], list[dict]]:
     """Comparable trained records by ``group_key``, each with the zero-shot records of its
-    suite and data (its own folders' first); zero-shot records that no group takes form one
+    suite, data and encoding precision (its own folders' first); zero-shot records that no group takes form one
     group per folder (key ``(suite, "zero-shot", "-", "-", data, folder)``). A (system, seed)
     of one key held by two folders (``_folder``) is an error naming both: no row is dropped."""
     out: dict[tuple[str, ...], list[dict]] = {}
@@ -96,8 +99,10 @@ def groups(records: list[dict]) -> dict[tuple[str, ...], list[dict]]:
     for key, recs in out.items():
         own = {r.get("_folder") for r in recs}
         names = set()
+        encoded = comparability.encoding_precision(recs[0])
         for r in sorted((r for r in records if r["kind"] == "zero-shot"
-                         and (r["suite"], _data(r)) == (key[0], key[4])),
+                         and (r["suite"], _data(r)) == (key[0], key[4])
+                         and comparability.encoding_precision(r) in (encoded, None)),
                         key=lambda r: r.get("_folder") not in own):
             if r["name"] not in names:
                 names.add(r["name"])

@@ -162,8 +162,24 @@ def to_markdown(rep: Report, plots: list[str] | None = None) -> str:
                  "differences (Cohen's d_z)."), "",
                 tabulate(r, headers=h, tablefmt="github", disable_numparse=True)]
     if plots:
-        out += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+        out += ["", "## Plots", ""] + plot_lines(plots)
     return "\n".join(out) + "\n"
+
+
+def plot_lines(plots: list[str]) -> list[str]:
+    """Markdown for the plot files: each plot embedded once (PNG, else SVG), its other formats
+    (PDF, ...) linked after it; a plot only in PDF is a link."""
+    stems: dict[str, list[str]] = {}
+    for p in plots:
+        stems.setdefault(p.rsplit(".", 1)[0], []).append(p)
+    lines = []
+    for files in stems.values():
+        shown = next((f for ext in ("png", "svg") for f in files if f.endswith(f".{ext}")),
+                     None)
+        rest = [f"[{f.rsplit('.', 1)[1].upper()}]({f})" for f in files if f != shown]
+        lines.append((f"![{shown}]({shown})" if shown else "")
+                     + (" " if shown and rest else "") + " ".join(rest))
+    return lines
 
 
 def to_latex(rep: Report) -> str:

@@ -20,7 +20,12 @@ from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluation.conventions import get_profile
 from negbench.harness.evaluation.measures import select_measures
 from negbench.harness.reporting import stats
-from negbench.harness.reporting.comparability import check_comparable
+from negbench.harness.reporting.comparability import (
+    PRECISION_FIELDS,
+    check_comparable,
+    describe,
+    differences,
+)
 from negbench.harness.reporting.crossfit import crossfit_note, fold_queries, merge_folds
 
 
@@ -188,9 +193,11 @@ def default_baseline(systems: list[System]) -> str:
 def build_report(records: list[dict], measures: list[str] | None = None,
                  baseline: str | None = None, all_pairs: bool = False, test: str = "t",
                  correction: str = "holm", alpha: float = 0.05, n_resamples: int = 10_000,
-                 seed: int = 0) -> Report:
+                 seed: int = 0, mixed_precision: bool = False) -> Report:
     """Summaries per system and paired comparisons (against ``baseline`` or all pairs),
-    corrected per measure (one family = the comparisons of one measure)."""
+    corrected per measure (one family = the comparisons of one measure). Records of
+    different precisions (fp32, bf16) are refused unless ``mixed_precision`` (then a note
+    counts them)."""
     if not records:
         raise NegbenchError("no records to report")
     if test not in stats.TESTS:
@@ -200,7 +207,7 @@ def build_report(records: list[dict], measures: list[str] | None = None,
                             f"{', '.join(stats.CORRECTIONS)}")
     if not 0 < alpha < 1:
         raise NegbenchError(f"alpha must be in (0, 1), got {alpha}")
-    check_comparable(records)
+    check_comparable(records, mixed_precision=mixed_precision)
     suite = _same(records, "suite", "the suite")
     split = _same(records, "split", "the split")
     profile = _same(records, "conventions", "the conventions")["profile"]
@@ -232,6 +239,10 @@ def build_report(records: list[dict], measures: list[str] | None = None,
         rep.comparisons.extend(done)
     if not pairs:
         rep.notes.append("Only one system: no comparisons.")
+    mixed = differences(records)
+    if any(f in mixed for f in PRECISION_FIELDS):
+        rep.notes.append("Mixed precisions (--mixed-precision): " + describe(
+            {f: c for f, c in mixed.items() if f in PRECISION_FIELDS}) + ".")
     cross = crossfit_note([r for s in systems for r in s.records])
     if cross:
         rep.notes.append(cross)

@@ -41,7 +41,10 @@ def _at_chance(rec: dict) -> bool:
 
 
 def _fn_ce_cell(recs: list[dict]) -> str:
-    """The teacher's share, ``n/a`` when it cannot be read, with the random control beside it."""
+    """The teacher's share, ``n/a`` when it cannot be read, with the random control beside it
+    (``-``: no audit teacher, e.g. ``--no-audit`` or the smoke budget)."""
+    if all(_fn(r, "ce_above_positive_share") is None for r in recs):
+        return "-"
     if any(_same_teacher(r) for r in recs):
         return "n/a (same teacher)"
     if any(_at_chance(r) for r in recs):
@@ -186,5 +189,5 @@ def results_table(records: list[dict], measures: list[str]) -> str:
                      "the same pairs (its own error floor). `n/a (teacher at chance)`: held-out "
                      "AUC < 0.75 or ctrl > 15 %; `n/a (same teacher)`: the sampler filtered its "
                      "negatives with the harness teacher. See docs/false_negatives.md "
-                     f"(teacher: {teacher or 'none'}).")
+                     f"(teacher: {teacher or 'none: --no-audit, or a budget without one'}).")
     return table + "\n\n" + "\n".join(notes) + "\n"

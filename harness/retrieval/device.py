@@ -2,6 +2,9 @@
 
 ``resolve_device("auto")`` picks CUDA when torch sees a GPU, then Apple MPS, else the CPU;
 an explicit ``cuda``/``cuda:N``/``mps`` that is not available is a one-line error.
+``resolve_precision`` picks the training precision; bf16 on the CPU needs native bf16
+instructions (``cpu_bf16_supported``) and then applies to the run's encodings too
+(``encoding_precision``).
 """
 
 from __future__ import annotations
@@ -44,9 +47,53 @@ def resolve_device(name: str = "auto") -> str:
     raise NegbenchError(f"--device {name!r}: expected {DEVICE_CHOICES}")
 
 
+# ``--precision auto`` on the CPU: bf16 where the CPU supports it (``cpu_bf16_supported``)
+# once the ΔnDCG@10 benchmark of issue 31 passes (SciFact ``standard`` grid, in-batch / random
+# / dense x 5 seeds, fp32 vs bf16, |ΔnDCG@10| <= 0.005 for every sampler; the command is on
+# docs/performance.md, "bf16 on the CPU"). Until it has been run, ``auto`` stays fp32 on the CPU.
+AUTO_CPU_BF16 = False
+
+# the /proc/cpuinfo flags of the CPU's native bf16 instructions, with their names in errors
+CPU_BF16_FLAGS = {"avx512_bf16": "AVX-512 BF16", "amx_bf16": "AMX-BF16"}
+
+
+def cpu_bf16_features() -> tuple[str, ...]:
+    """The CPU's native bf16 instruction sets (``avx512_bf16``, ``amx_bf16``), which torch's
+    CPU kernels (oneDNN) use for bf16 matrix products; without them bf16 is emulated and
+    slower than fp32. Asked of torch's own CPU probes (``torch.cpu._is_avx512_bf16_supported``,
+    ``torch.cpu._is_amx_tile_supported``) where this torch has them, else read from the
+    ``flags`` line of ``/proc/cpuinfo`` (Linux); empty when neither can tell."""
+    import torch
+
+    cpu = getattr(torch, "cpu", None)
+    probes = {"avx512_bf16": getattr(cpu, "_is_avx512_bf16_supported", None),
+              "amx_bf16": getattr(cpu, "_is_amx_tile_supported", None)}
+    if all(callable(f) for f in probes.values()):
+        return tuple(flag for flag, f in probes.items() if f())
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            flags = next((line.split(":", 1)[1].split() for line in fh
+                          if line.startswith("flags")), [])
+    except OSError:
+        return ()
+    return tuple(flag for flag in CPU_BF16_FLAGS if flag in flags)
+
+
+def cpu_bf16_supported() -> bool:
+    """Whether bf16 autocast on this CPU runs on native bf16 instructions: AVX-512 BF16 or
+    AMX-BF16 (``cpu_bf16_features``) and a torch built with oneDNN (``torch.backends.mkldnn``),
+    which implements the bf16 matrix products with them."""
+    import torch
+
+    return bool(cpu_bf16_features()) and torch.backends.mkldnn.is_available()
+
+
 def resolve_precision(precision: str, device: str) -> str:
     """Training precision: ``auto`` is bf16 autocast on CUDA (fp16 where bf16 is unsupported),
-    fp32 elsewhere; bf16/fp16 on the CPU are refused (no speed-up there, only noise)."""
+    fp32 elsewhere (on the CPU: bf16 once ``AUTO_CPU_BF16`` is switched on, where
+    ``cpu_bf16_supported``). An explicit bf16 is accepted on a CPU with native bf16
+    instructions (a one-line error naming what is missing elsewhere); fp16 needs CUDA, and MPS
+    trains in fp32."""
     import torch
 
     precision = (precision or "auto").lower()
@@ -54,12 +101,40 @@ def resolve_precision(precision: str, device: str) -> str:
         raise NegbenchError(f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
     cuda = device.startswith("cuda")
     if precision == "auto":
-        if not cuda:
-            return "fp32"
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if cuda:
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if device == "cpu" and AUTO_CPU_BF16 and cpu_bf16_supported() else "fp32"
+    if precision == "bf16" and device == "cpu":
+        if not cpu_bf16_features():
+            raise NegbenchError("--precision bf16 on the CPU needs AVX-512 BF16 or AMX-BF16 "
+                                "(this CPU has neither: no avx512_bf16/amx_bf16 flag); use fp32")
+        if not torch.backends.mkldnn.is_available():
+            raise NegbenchError("--precision bf16 on the CPU needs a torch built with oneDNN "
+                                f"(torch {torch.__version__} has none); use fp32")
+        return precision
     if precision != "fp32" and not cuda:
         raise NegbenchError(f"--precision {precision} needs a CUDA device (got {device})")
     return precision
+
+
+def encoding_precision(precision: str, device: str) -> str:
+    """The precision of a run's encodings (corpus, queries, mining, the zero-shot row): bf16 on
+    the CPU when the run is bf16 (autocast around ``SentenceTransformer.encode``), else fp32.
+    On CUDA the encodings stay fp32 whatever the training precision, as they always were
+    (changing it would change every GPU record and cache)."""
+    return "bf16" if device == "cpu" and precision == "bf16" else "fp32"
+
+
+def autocast(device: str, precision: str):
+    """``torch.autocast`` on ``device``'s type for bf16/fp16, a null context for fp32."""
+    import contextlib
+
+    import torch
+
+    if precision not in ("bf16", "fp16"):
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
 
 
 @dataclass(frozen=True)
@@ -67,15 +142,18 @@ class DeviceInfo:
     """What a record states about where it ran."""
 
     device: str
-    precision: str
+    precision: str  # the training precision (a zero-shot record: its encodings')
     name: str  # e.g. "NVIDIA H100 80GB HBM3" or "cpu (2 threads)"
+    encoding_precision: str = "fp32"  # the encodings' (``encoding_precision``)
 
     def to_dict(self) -> dict:
-        return {"device": self.device, "precision": self.precision, "name": self.name}
+        return {"device": self.device, "precision": self.precision, "name": self.name,
+                "encoding_precision": self.encoding_precision}
 
 
-def device_info(device: str, precision: str) -> DeviceInfo:
-    """The resolved device and precision with a human-readable hardware name."""
+def device_info(device: str, precision: str, encoding: str = "fp32") -> DeviceInfo:
+    """The resolved device and precision (training, encodings) with a human-readable hardware
+    name."""
     import torch
 
     if device.startswith("cuda"):
@@ -84,7 +162,7 @@ def device_info(device: str, precision: str) -> DeviceInfo:
         name = "Apple MPS"
     else:
         name = f"cpu ({torch.get_num_threads()} threads)"
-    return DeviceInfo(device, precision, name)
+    return DeviceInfo(device, precision, name, encoding)
 
 
 def deterministic(seed: int, device: str = "cpu") -> None:

@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from negbench.harness.io.atomic import atomic_file, file_lock
+from negbench.harness.retrieval.device import autocast
 
 Kind = Literal["query", "doc"]
 
@@ -102,13 +103,16 @@ def texts_fingerprint(texts: list[str]) -> str:
 
 
 class SentenceTransformerEncoder:
-    """Encoder backed by a ``SentenceTransformer`` (cosine = inner product after normalising)."""
+    """Encoder backed by a ``SentenceTransformer`` (cosine = inner product after normalising).
+    ``precision`` bf16/fp16: ``encode`` runs under ``torch.autocast`` on the model's device
+    (``harness.retrieval.device.autocast``); the vectors are float32 either way."""
 
     def __init__(self, model, batch_size: int = 64, progress: bool = True,
-                 prompts=None) -> None:
+                 prompts=None, precision: str = "fp32") -> None:
         from negbench.harness.retrieval.prompts import Prompts
 
         self.model = model
+        self.precision = precision
         self.prompts = prompts or Prompts()  # prepended per kind (``harness.prompts``)
         self.batch_size = batch_size
         self.progress = progress
@@ -119,19 +123,22 @@ class SentenceTransformerEncoder:
         self.model.max_seq_length = max_length
         prompt = self.prompts.for_kind(kind)
         texts = [prompt + t for t in texts] if prompt else texts
-        emb = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=self.progress and
-                                len(texts) > self.batch_size)
-        return np.ascontiguousarray(emb, dtype=np.float32)
+        with autocast(self.device, self.precision):
+            emb = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=self.progress and
+                                    len(texts) > self.batch_size)
+        return np.ascontiguousarray(emb, dtype=np.float32)  # float32 for faiss, whatever ran
 
 
 class CachedEncoder:
-    """Wraps an Encoder; stores each (model, kind, max_length, texts) encoding as .npy once."""
+    """Wraps an Encoder; stores each (model, kind, max_length, texts) encoding as .npy once
+    (and per precision: a bf16 encoding is never served to an fp32 run, nor the reverse)."""
 
     def __init__(self, inner: Encoder, cache_dir: Path) -> None:
         self.inner = inner
         self.fingerprint = inner.fingerprint
         self.device = getattr(inner, "device", "cpu")
+        self.precision = getattr(inner, "precision", "fp32")  # part of every key
         self.cache_dir = Path(cache_dir) / "embeddings"
         self.calls_by_kind: dict[str, int] = {"query": 0, "doc": 0}  # cache misses
 
@@ -149,6 +156,8 @@ class CachedEncoder:
         prompts = getattr(self.inner, "prompts", None)
         if prompts is not None and prompts.for_kind(kind):  # no prompt: the keys of old caches
             raw += f"|prompt={prompts.for_kind(kind)}"
+        if self.precision != "fp32":  # fp32: the keys of caches written before precisions
+            raw += f"|precision={self.precision}"
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
     def encode(self, texts: list[str], kind: Kind, max_length: int) -> np.ndarray:

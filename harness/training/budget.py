@@ -23,6 +23,35 @@ TRACKS = {
 
 
 @dataclass(frozen=True)
+class TeacherCap:
+    """A smoke-sized cross-encoder teacher for the samplers that score their candidates with
+    one (``denoised``, ``ar2-lite``, ``tas-balanced``): at most ``steps`` training steps per
+    fold over at most ``folds`` folds at text length ``max_length``; it scores the candidates of
+    at most ``queries`` training queries (a fixed hash-ordered subset; the other pairs choose
+    among their candidates without it), at most ``window`` candidates per pair. Without a cap
+    (every budget but ``smoke``) SciFact's ``denoised`` trains 3 x 150 steps and scores about
+    28,000 pairs: tens of minutes on 2 CPU cores."""
+
+    queries: int = 32
+    window: int = 5
+    steps: int = 20
+    folds: int = 1
+    max_length: int = 64
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise NegbenchError(f"sampler_teacher.{f.name} must be an integer >= 1, "
+                                    f"got {value!r}")
+
+    def describe(self) -> str:
+        return (f"teachers capped: {self.steps} steps x {self.folds} fold(s) at length "
+                f"{self.max_length}, the top {self.window} candidates of {self.queries} "
+                "queries scored")
+
+
+@dataclass(frozen=True)
 class Budget:
     """Everything that bounds one training run.
 
@@ -48,10 +77,14 @@ class Budget:
     seeds: tuple[int, ...] = (13, 42, 87)
     track: str = "query-side"
     teacher_steps: int = 150  # cross-encoder teacher for false-negative accounting (0 = off)
+    # the samplers' cross-encoder teachers, smoke-sized (None: as their parameters say)
+    sampler_teacher: TeacherCap | None = None
     # fields run options (``with_options``) set away from the named budget: records say so
     changed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.sampler_teacher, dict):  # from a record or a suite's overrides
+            object.__setattr__(self, "sampler_teacher", TeacherCap(**self.sampler_teacher))
         if (self.epochs is None) == (self.steps is None):
             raise NegbenchError(f"budget {self.name!r}: set exactly one of epochs and steps")
         if self.track not in TRACKS:
@@ -84,17 +117,23 @@ class Budget:
                 f"warmup {self.warmup_ratio:g}, query length {self.query_max_length} "
                 f"(query-side) / train length {self.train_max_length} (full), eval length "
                 f"{self.eval_max_length}, {self.negatives_per_example} mined negative(s) per "
-                f"pair{changed}")
+                f"pair{changed}" + (f"; {self.sampler_teacher.describe()}"
+                                    if self.sampler_teacher else ""))
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["sampler_teacher"] is None:  # the budgets without a cap keep their config hashes
+            d.pop("sampler_teacher")
+        return d
 
 
 BUDGETS = {
-    # CI: a real but tiny run (a few minutes on 2 CPU cores).
+    # CI: a real but tiny run (a few minutes on 2 CPU cores): no false-negative audit (a
+    # teacher trained for a smoke run's minutes ranks at chance, so its shares say nothing) and
+    # smoke-sized teachers for the samplers that need one.
     "smoke": Budget("smoke", steps=3, batch_size=8, learning_rate=2e-5, warmup_ratio=0.0,
                     train_max_length=64, eval_max_length=64, query_max_length=64,
-                    seeds=(13,), teacher_steps=20),
+                    seeds=(13,), teacher_steps=0, sampler_teacher=TeacherCap()),
     # A budget that converges: 10 epochs, 5 seeds, query-side by default (CPU and GPU compare);
     # `--track full` is the GPU comparison.
     "standard": Budget("standard", epochs=10, max_steps=500, batch_size=64, learning_rate=2e-5,

@@ -178,6 +178,8 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
     )
     from transformers import TrainerCallback
 
+    from negbench.harness.retrieval.progress import label_trainer
+
     plan = plan or TrainingPlan()
     if plan.refresh_every and corpus is None:
         raise ValueError("a refreshing plan needs the corpus")
@@ -196,7 +198,7 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
         data_seed=seed,
         full_determinism=device == "cpu",
         use_cpu=device == "cpu",
-        bf16=precision == "bf16",
+        bf16=precision == "bf16",  # with use_cpu: accelerate's torch.autocast("cpu", bf16)
         fp16=precision == "fp16",
         batch_sampler=(plan_batch_sampler(plan, pairs)
                        if plan.dynamic or shared_negatives(pairs, budget.batch_size)
@@ -223,6 +225,7 @@ def train_full(model, pairs: TrainingPairs, budget: Budget, seed: int, output_di
                                          loss=planned_loss(model, pairs, mask, live, plan.stats,
                                                            loss, plan),
                                          callbacks=[Refresh(), *callbacks])
+    label_trainer(trainer, "train (full)", progress)  # no unnamed bar, no loss dicts on stdout
     if plan.dynamic:
         trainer.data_collator = LiveCollator(trainer.data_collator, live,
                                              prompts.document if prompts else "")

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from negbench.harness.retrieval.device import autocast
 from negbench.harness.training.batching import duplicate_free_batches  # noqa: F401 - re-export
 from negbench.harness.training.budget import Budget
 from negbench.harness.training.dynamic import ModelView, PlanInputs, TrainingPlan, run_refresh
@@ -119,9 +120,6 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
     opt = torch.optim.AdamW(model.parameters(), lr=budget.learning_rate, weight_decay=0.0,
                             fused=True)
     sched = get_linear_schedule_with_warmup(opt, int(np.ceil(budget.warmup_ratio * steps)), steps)
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16"
-                               else torch.float16)
-                if precision in ("bf16", "fp16") else None)
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
     group = 16 if device == "cpu" else budget.batch_size  # GPUs gain nothing from grouping
     if plan.refresh_every and corpus is None:
@@ -135,10 +133,7 @@ def train_query_side(model, pairs: TrainingPairs, doc_vectors: np.ndarray,
             if step >= steps:
                 break
             ids = [encoded[r] for r in rows]
-            if autocast is not None:
-                with autocast:
-                    q = encode_length_grouped(model, tok, ids, group)
-            else:
+            with autocast(device, precision):  # bf16/fp16 autocast on the CPU or CUDA
                 q = encode_length_grouped(model, tok, ids, group)
             batch_ids = [[col[r] for r in rows] for col, _ in columns]
             doc_cols = [column_vectors(col, texts, rows) for col, texts in columns]
