@@ -147,7 +147,11 @@ def test_tables_fit_the_terminal(argv, irds_home, cache_dir):
     lines = proc.stdout.splitlines()
     assert max(map(len, lines)) <= 80, [ln for ln in lines if len(ln) > 80][:3]
     if argv == ["strategies"]:
-        for name in available():  # every sampler still starts a row of its own
+        # every built-in sampler still starts a row of its own (a plugin another test
+        # registered in this process is not the subprocess's)
+        for name, cls in available().items():
+            if not cls.__module__.startswith("negbench."):
+                continue
             assert any(ln.startswith(f"| {name} ") for ln in lines), name
     piped = {k: v for k, v in e.items() if k != "COLUMNS"}  # stdout is a pipe, not a terminal
     lines = cli(argv, piped).stdout.splitlines()
