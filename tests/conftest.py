@@ -12,6 +12,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest -n N: the cores are shared between N workers (and the CLI subprocesses they
+    # start), so each gets its share of torch's threads; set before torch is imported
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 _IRDS_HOME = Path(tempfile.mkdtemp(prefix="negbench-irds-"))
 os.environ["IR_DATASETS_HOME"] = str(_IRDS_HOME)
 atexit.register(shutil.rmtree, _IRDS_HOME, True)
@@ -93,10 +98,20 @@ def scifact_ctx(scifact, tiny_encoder, cache_dir):
                          bm25=lambda: bm25, extra={"cache_dir": cache_dir})
 
 
+def shared_dir(tmp_path_factory) -> Path:
+    """A folder every worker of this test session sees: the session's base temp folder, or,
+    under pytest-xdist, the folder that holds the workers' own base folders."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
-    """One embedding/index cache for the whole test session (encodings are shared)."""
-    return tmp_path_factory.mktemp("negbench-cache")
+    """One embedding/index cache for the whole test session, shared by pytest-xdist's workers
+    (encodings are computed once; the cache locks its own writes)."""
+    path = shared_dir(tmp_path_factory) / "negbench-cache"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 SMOKE_ARGS = ["run", "--suite", "beir/scifact", "--samplers", "in-batch,dense", "--seeds", "13",
@@ -105,17 +120,27 @@ SMOKE_ARGS = ["run", "--suite", "beir/scifact", "--samplers", "in-batch,dense", 
 
 @pytest.fixture(scope="session")
 def smoke_run(irds_home, cache_dir, tmp_path_factory):
-    """The real smoke pipeline (all-MiniLM-L6-v2, SciFact, budget smoke), run once per session
-    through the CLI: ``(output folder, command, env, completed process)``. The regression
-    baseline results/baselines/scifact-smoke.json comes from this same command."""
+    """The real smoke pipeline (all-MiniLM-L6-v2, SciFact, budget smoke), run once per test
+    session through the CLI, by the first pytest-xdist worker that asks for it:
+    ``(output folder, command, env, completed process)``. The regression baseline
+    results/baselines/scifact-smoke.json comes from this same command."""
+    import json
     import subprocess
     import sys
 
-    out = tmp_path_factory.mktemp("smoke")
+    from filelock import FileLock
+
+    shared = shared_dir(tmp_path_factory)
+    out, done = shared / "smoke", shared / "smoke.done.json"
     env = dict(os.environ, IR_DATASETS_HOME=str(irds_home), NEGBENCH_CACHE=str(cache_dir))
     cmd = [sys.executable, "-m", "negbench.harness.cli", *SMOKE_ARGS, "--output", str(out)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    with FileLock(str(shared / "smoke.lock")):
+        if not done.exists():
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            done.write_text(json.dumps({"stdout": proc.stdout, "stderr": proc.stderr}))
+    seen = json.loads(done.read_text())
+    proc = subprocess.CompletedProcess(cmd, 0, seen["stdout"], seen["stderr"])
     return out, cmd, env, proc
 
 
