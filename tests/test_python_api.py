@@ -21,7 +21,13 @@ PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "my_sampler
 
 @pytest.fixture(scope="module")
 def api_run(tiny_model_dir, irds_home, cache_dir, tmp_path_factory, monkeypatch_module):
+    from negbench.strategies import registry
+
     monkeypatch_module.setenv("NEGBENCH_CACHE", str(cache_dir))
+    # the plugin registers `far-title` in this process: on a copy of the registry, given back
+    # after this module, so later modules in the same worker see the built-in samplers only
+    registry.available()
+    monkeypatch_module.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     out = tmp_path_factory.mktemp("api-run")
     return negbench.run({"suite": "beir/scifact", "model": str(tiny_model_dir),
                          "samplers": ["in-batch", "far-title"], "plugins": [str(PLUGIN)],
