@@ -91,7 +91,7 @@ def export(run_dir: str | Path, fmt: str, output: str | Path, sampler: str | Non
 # load_results: the columns of one row per run x measure, in order (per_query adds query_id)
 RESULT_COLUMNS = ("suite", "split", "kind", "system", "seed", "track", "model", "budget",
                   "mode", "loss", "loss_params", "sampler_params", "device", "device_name",
-                  "precision", "config_hash", "measure", "value")
+                  "precision", "encoding_precision", "config_hash", "measure", "value")
 
 
 def _params_json(params: Any) -> str | None:
@@ -104,6 +104,8 @@ def _run_columns(rec: dict) -> dict[str, Any]:
     """The per-run columns of ``load_results`` from one record (None where the record has no
     such field: zero-shot rows have no seed, loss or sampler; records written before the
     method layer have no mode or loss)."""
+    from negbench.harness.reporting.comparability import encoding_precision
+
     method = rec.get("method") or {}
     config = rec.get("config") or {}
     device = rec.get("device") or {}
@@ -117,6 +119,8 @@ def _run_columns(rec: dict) -> dict[str, Any]:
             "sampler_params": _params_json((rec.get("sampler") or {}).get("params")),
             "device": device.get("device"), "device_name": device.get("name"),
             "precision": device.get("precision", config.get("precision")),
+            # the vectors' precision (fp32 or bf16); <NA> for BM25, which encodes nothing
+            "encoding_precision": encoding_precision(rec),
             "config_hash": rec.get("config_hash")}
 
 

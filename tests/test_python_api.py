@@ -81,6 +81,8 @@ def test_load_results_provenance_columns_and_dtypes(api_run):
     assert (row.device, row.device_name, row.precision) == (
         rec["device"]["device"], rec["device"]["name"], rec["device"]["precision"])
     assert row.device in ("cpu", "cuda", "mps") and row.precision == "fp32"
+    assert row.encoding_precision == "fp32"
+    assert df[df.system == "BM25"].encoding_precision.isna().all()
     assert row.config_hash == rec["config_hash"] and len(row.config_hash) == 16
     assert (row["mode"], row.loss) == (rec["method"]["mode"], rec["method"]["loss"])
     assert row["mode"] in ("recipe", "controlled") and row.loss

@@ -85,6 +85,22 @@ def test_baseline_round_trip_and_config_mismatch(smoke_run, tmp_path):
     assert proc.stderr.count("\n") == 1
 
 
+def test_a_baseline_of_another_precision_is_refused_unless_asked(smoke_run, tmp_path):
+    """An fp32 run gated against a bf16 baseline (--precision bf16) is refused with one line
+    naming the precisions; --mixed-precision lets the gate compare them."""
+    mine = tmp_path / "b.json"
+    assert _regress("--write-baseline", mine, "--run", smoke_run[0]).returncode == 0
+    doc = json.loads(mine.read_text())
+    assert doc["precision"] == {"training": "fp32", "encoding": "fp32"}
+    doc["precision"] = {"training": "bf16", "encoding": "bf16"}
+    mine.write_text(json.dumps(doc))
+    proc = _regress("--baseline", mine, "--run", smoke_run[0])
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "differ in precision" in proc.stderr and "--mixed-precision" in proc.stderr
+    proc = _regress("--baseline", mine, "--run", smoke_run[0], "--mixed-precision")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 RUN = Path(__file__).resolve().parents[1] / "results" / "legacy-16-steps" / "scifact"
 
 

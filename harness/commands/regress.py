@@ -38,7 +38,7 @@ def cmd_regress(args) -> int:
         raise NegbenchError("give --baseline FILE (or --write-baseline FILE to create one)")
     checks = regress.check(regress.read_baseline(Path(args.baseline)), records,
                            args.tolerance, args.alpha, args.test, args.correction,
-                           args.resamples, args.seed)
+                           args.resamples, args.seed, mixed_precision=args.mixed_precision)
     failed = [c for c in checks if c.failed]
     for c in failed:
         print(c.line(args.tolerance, args.test, args.correction, len(checks)))
@@ -62,7 +62,8 @@ def register(sub) -> None:
                                    "significant after correction over all checks. "
                                    "--write-baseline stores every seed's per-query scores as "
                                    "the baseline. Records of different tracks, budgets, "
-                                   "suites, models or data are refused, and so is a "
+                                   "suites, models, data or precisions are refused, and so "
+                                   "is a "
                                    "comparison that checks nothing (no system or measure, a "
                                    "non-finite score, --alpha outside (0, 1), --tolerance "
                                    "outside [0, 1)): exit 2, distinct from exit 1 (a "
@@ -86,5 +87,8 @@ def register(sub) -> None:
                    help="correction over all system x measure checks (default: holm)")
     r.add_argument("--resamples", type=int, default=10_000, help="permutation resamples")
     r.add_argument("--seed", type=int, default=0, help="permutation seed")
+    r.add_argument("--mixed-precision", action="store_true",
+                   help="gate a run against a baseline of another precision (fp32 vs bf16, "
+                        "--precision); refused otherwise")
     r.add_argument("--verbose", action="store_true", help="also print the passing checks")
     r.set_defaults(func=cmd_regress)

@@ -24,7 +24,12 @@ from negbench.harness.evaluation.measures import select_measures
 from negbench.harness.evaluation.records import INTEGRITY
 from negbench.harness.io.atomic import write_json_atomic
 from negbench.harness.reporting import stats
-from negbench.harness.reporting.comparability import check_comparable, track
+from negbench.harness.reporting.comparability import (
+    check_comparable,
+    encoding_precision,
+    precision,
+    track,
+)
 from negbench.harness.reporting.report import build_systems
 
 KIND = "negbench-regress-baseline"
@@ -48,12 +53,22 @@ def _context(records: list[dict]) -> dict:
            # zero-shot rows have no training budget, but an eval length and depth of their own
            "zero_shot_budgets": {r["name"]: dict(r.get("budget") or {}) for r in records
                                  if r["kind"] == "zero-shot"},
-           FIELD: records[0].get(FIELD)}
+           FIELD: records[0].get(FIELD),
+           "precision": _precisions(records)}
     for r in records:
         if (r["suite"], r["split"], r["conventions"]["profile"]) != (
                 ctx["suite"], ctx["split"], ctx["profile"]):
             raise NegbenchError("records of several suites/splits/profiles in one folder")
     return ctx
+
+
+def _precisions(records: list[dict]) -> dict[str, str | None]:
+    """Training and encoding precision of a run's records (fp32 or bf16; the records agree,
+    ``check_comparable``)."""
+    trained = [r for r in records if r["kind"] == "trained"]
+    encoded = [e for r in records if (e := encoding_precision(r)) is not None]
+    return {"training": precision(trained[0]) if trained else None,
+            "encoding": encoded[0] if encoded else None}
 
 
 def make_baseline(records: list[dict], measures: list[str] | None = None,
@@ -202,9 +217,10 @@ def _difference(what: str, want: object, got: object) -> str:
 
 def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: float = 0.05,
           test: str = "t", correction: str = "holm", n_resamples: int = 10_000,
-          seed: int = 0) -> list[RegressCheck]:
+          seed: int = 0, mixed_precision: bool = False) -> list[RegressCheck]:
     """Every (system, measure) of the baseline, checked against the fresh records with the
-    one-sided seed-aware test; ``test`` is the secondary query-level test."""
+    one-sided seed-aware test; ``test`` is the secondary query-level test. Baseline and run
+    must share their precision (fp32, bf16) unless ``mixed_precision``."""
     check_gate_params(tolerance, alpha, n_resamples)
     problem = _baseline_problem(baseline)
     if problem:
@@ -220,6 +236,13 @@ def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: f
         if want != got:
             raise NegbenchError(f"baseline and run differ in {_difference(key, want, got)}; "
                                 "regenerate the baseline with the same config and data")
+    # baselines written before precisions were recorded come from fp32 runs
+    want = baseline.get("precision") or {"training": "fp32" if ctx["precision"]["training"]
+                                         else None, "encoding": "fp32"}
+    if want != ctx["precision"] and not mixed_precision:
+        what = _difference("precision", want, ctx["precision"])
+        raise NegbenchError(f"baseline and run differ in {what}; regenerate the baseline at "
+                            "the run's precision, or compare them with --mixed-precision")
     for name, budget in ctx["zero_shot_budgets"].items():
         if name in {s.removesuffix(" (zero-shot)") for s in baseline["systems"]}:
             want = (baseline.get("zero_shot_budgets") or {}).get(name)
