@@ -120,6 +120,35 @@ def test_isolated_runs_equal_in_process_and_measure_rss_per_run(reference, small
     assert plain["peak_rss"]["scope"] == "process"
 
 
+def test_two_local_workers_equal_in_process(reference, small, tiny_model_dir, cli_env,
+                                            tmp_path):
+    """``--workers 2``: the runs two at a time, each in its own process with half the cores'
+    threads and its output in its log; the in-process grid's records and table rows, and a
+    line as each run ends."""
+    from negbench.harness.training.query_side import usable_cores
+
+    ref_out, ref = reference
+    out = tmp_path / "workers"
+    env = {k: v for k, v in cli_env.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    argv = [a for a in grid_argv(small, tiny_model_dir, out, "--workers", "2") if a != "--quiet"]
+    proc = subprocess.run(CLI + argv, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert results(out) == ref
+    assert table_rows(out) == table_rows(ref_out)
+    threads = max(1, usable_cores() // 2)
+    assert f"4 tasks, 2 at a time, each in its own process with {threads} thread(s)" in \
+        proc.stderr, proc.stderr[-3000:]
+    for key in KEYS:
+        assert f"task {key}: done" in proc.stderr, proc.stderr[-3000:]
+        assert (out / "logs" / f"{key}.log").exists()
+    bad = subprocess.run(CLI + grid_argv(small, tiny_model_dir, tmp_path / "bad", "--workers",
+                                         "0"),
+                         env=env, capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "workers" in bad.stderr, bad.stderr[-3000:]
+    assert bad.stderr.count("\n") == 1
+    assert not (tmp_path / "bad").exists()
+
+
 # -- Ray and Slurm: real engines started by the fixtures ---------------------------------------
 # the engine tests run a part of the grid; the zero-shot task is covered by the --isolate test
 SUB = ["--samplers", "random", "--seeds", SEEDS, "--no-zero-shot"]

@@ -474,6 +474,11 @@ def register(sub) -> None:
     g.add_argument("--isolate", action="store_true",
                    help="with --executor local: each run in a fresh process, so its record's "
                         "peak RSS is the run's own (always so with ray and slurm)")
+    g.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="with --executor local: N runs at a time, each in its own process with "
+                        "1/N of the cores' threads (OMP_NUM_THREADS, unless set) and its output "
+                        "in OUTPUT/logs/RUN.log (default: 1, the runs one after another in "
+                        "this process)")
     g.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="a running Ray cluster (e.g. auto or ray://head:10001); default: a "
                         "local Ray started for the grid")

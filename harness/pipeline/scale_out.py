@@ -145,7 +145,13 @@ def make_executor(args, config: Path, out: Path, track: str, device: str,
     for flag, value in (("--ray-cpus", args.ray_cpus), ("--slurm-cpus", args.slurm_cpus)):
         if value is not None and value < 1:
             raise NegbenchError(f"{flag} {value}: expected at least 1")
-    if name == "local" and not getattr(args, "isolate", False):
+    workers = getattr(args, "workers", 1) or 1
+    if workers < 1:
+        raise NegbenchError(f"--workers {workers}: expected at least 1")
+    if workers > 1 and name != "local":
+        raise NegbenchError(f"--workers runs the tasks as processes on this machine; with "
+                            f"--executor {name} use --{name}-cpus and the cluster's slots")
+    if name == "local" and not getattr(args, "isolate", False) and workers == 1:
         return None
     if name == "ray":
         gpus = args.ray_gpus if args.ray_gpus is not None else default_gpus(track, device)
@@ -157,4 +163,4 @@ def make_executor(args, config: Path, out: Path, track: str, device: str,
                         time_min=args.slurm_time, partition=args.slurm_partition,
                         array_parallelism=args.slurm_array_parallelism)
         return SlurmExecutor(config, out, res, slurm_options(args), grid, fingerprint)
-    return LocalExecutor(config, out, Resources())
+    return LocalExecutor(config, out, Resources(), workers)

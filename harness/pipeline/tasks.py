@@ -155,14 +155,42 @@ class Executor(ABC):
 
 
 class LocalExecutor(Executor):
-    """``--isolate``: the tasks one after another on this machine, each in a fresh process
-    (output to this terminal)."""
+    """``--isolate`` / ``--workers N``: the tasks on this machine, each in a fresh process, N
+    at a time. One at a time, a task's output goes to this terminal; with N > 1 to
+    ``OUTPUT/logs/TASK.log``, each task gets its share of the cores' threads
+    (``OMP_NUM_THREADS``, unless set), and a line says when each task ends."""
 
     name = "local"
 
+    def __init__(self, config: Path, out: Path, res: Resources, workers: int = 1) -> None:
+        from negbench.harness.training.query_side import usable_cores
+
+        super().__init__(config, out, res)
+        self.workers = max(1, int(workers))
+        if self.workers > 1 and "OMP_NUM_THREADS" not in self.env:
+            threads = str(max(1, usable_cores() // self.workers))
+            self.env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+
     def run(self, tasks: list[str], log) -> list[int]:
-        codes = []
-        for t in tasks:
-            print(f"[negbench] task {t} (own process)", file=log)
-            codes.append(run_task(self.argv(t), self.env, self.cwd))
-        return codes
+        if self.workers == 1 or len(tasks) == 1:
+            codes = []
+            for t in tasks:
+                print(f"[negbench] task {t} (own process)", file=log)
+                codes.append(run_task(self.argv(t), self.env, self.cwd))
+            return codes
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        print(f"[negbench] {len(tasks)} tasks, {self.workers} at a time, each in its own "
+              f"process with {self.env.get('OMP_NUM_THREADS', 'all')} thread(s); logs in "
+              f"{self.out / 'logs'}", file=log)
+        codes: dict[str, int] = {}
+        with ThreadPoolExecutor(self.workers) as pool:
+            running = {pool.submit(run_task, self.argv(t), self.env, self.cwd,
+                                   self.log_path(t)): t for t in tasks}
+            for done in as_completed(running):
+                t = running[done]
+                codes[t] = done.result()
+                state = "done" if codes[t] == 0 else f"failed (exit {codes[t]})"
+                print(f"[negbench] task {t}: {state} ({len(codes)} of {len(tasks)})",
+                      file=log)
+        return [codes[t] for t in tasks]

@@ -49,6 +49,12 @@ def encode_length_grouped(model, tok, input_ids: list[list[int]], group: int = 1
     return emb[inverse.to(device)]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity; all of them where unknown)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, n or 1)
+
+
 def set_cpu_threads() -> int:
     """Use every core this process may run on (torch's default can be fewer), unless the user
     fixed the thread count with ``OMP_NUM_THREADS``."""
@@ -56,8 +62,7 @@ def set_cpu_threads() -> int:
 
     if os.environ.get("OMP_NUM_THREADS"):
         return torch.get_num_threads()
-    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(max(1, n or 1))
+    torch.set_num_threads(usable_cores())
     return torch.get_num_threads()
 
 
