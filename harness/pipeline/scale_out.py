@@ -142,12 +142,11 @@ def make_executor(args, config: Path, out: Path, track: str, device: str,
         if _sequential(args):
             raise NegbenchError("--no-wait: sequential seeds (--target-mde/--max-seeds/"
                                 "--seed-groups) decide after each group of runs; they wait")
-    for flag, value in (("--ray-cpus", args.ray_cpus), ("--slurm-cpus", args.slurm_cpus)):
+    workers = getattr(args, "workers", 1)
+    for flag, value in (("--ray-cpus", args.ray_cpus), ("--slurm-cpus", args.slurm_cpus),
+                        ("--workers", workers)):
         if value is not None and value < 1:
             raise NegbenchError(f"{flag} {value}: expected at least 1")
-    workers = getattr(args, "workers", 1) or 1
-    if workers < 1:
-        raise NegbenchError(f"--workers {workers}: expected at least 1")
     if workers > 1 and name != "local":
         raise NegbenchError(f"--workers runs the tasks as processes on this machine; with "
                             f"--executor {name} use --{name}-cpus and the cluster's slots")

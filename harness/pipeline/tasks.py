@@ -166,7 +166,7 @@ class LocalExecutor(Executor):
         from negbench.harness.training.query_side import usable_cores
 
         super().__init__(config, out, res)
-        self.workers = max(1, int(workers))
+        self.workers = workers  # at least 1 (make_executor checks it)
         if self.workers > 1 and "OMP_NUM_THREADS" not in self.env:
             threads = str(max(1, usable_cores() // self.workers))
             self.env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)

@@ -236,9 +236,9 @@ def check(baseline: dict, records: list[dict], tolerance: float = 0.01, alpha: f
         if want != got:
             raise NegbenchError(f"baseline and run differ in {_difference(key, want, got)}; "
                                 "regenerate the baseline with the same config and data")
-    # baselines written before precisions were recorded come from fp32 runs
-    want = baseline.get("precision") or {"training": "fp32" if ctx["precision"]["training"]
-                                         else None, "encoding": "fp32"}
+    # baselines written before precisions were recorded come from fp32 runs: each precision
+    # the run has (None: no trained row, or nothing encoded) was fp32 there
+    want = baseline.get("precision") or {k: v and "fp32" for k, v in ctx["precision"].items()}
     if want != ctx["precision"] and not mixed_precision:
         what = _difference("precision", want, ctx["precision"])
         raise NegbenchError(f"baseline and run differ in {what}; regenerate the baseline at "
