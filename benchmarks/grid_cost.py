@@ -12,8 +12,15 @@ cost), and the ratio, also with every run at the median run time (robust to runs
 other jobs on a shared machine). Runs recorded before ``base_encodings_computed`` existed are counted
 as "not recorded" and left out of the encodings figure (said so), never guessed.
 
+With ``--workers N`` it also prints the wall time of the grid run by N worker processes
+(``negbench run --workers N``): each run's stage time packed onto N workers, longest first,
+plus one corpus encoding and ``--fixed-seconds`` per run (process-level costs outside the
+stages, measured by ``benchmarks/worker_layout.py``), at the recorded times and with every
+run at the median. ``--against FOLDER`` prints the per-run median stage time against another
+grid of the same samplers (e.g. the fp32, one-process grid before a change), per sampler.
+
     python benchmarks/grid_cost.py results/runs/scifact-query-side [--encode-seconds S]
-        [--samplers in-batch,random,...]
+        [--samplers in-batch,random,...] [--workers 2 --fixed-seconds F] [--against FOLDER]
 """
 
 from __future__ import annotations
@@ -57,6 +64,13 @@ def main() -> None:
                     help="cost of one corpus encoding (default: measure it here, once)")
     ap.add_argument("--samplers", default=None,
                     help="comma list: count only these samplers' runs (default: every run)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="worker processes (negbench run --workers N): also print the grid's "
+                         "wall time with the runs packed onto them")
+    ap.add_argument("--fixed-seconds", type=float, default=0.0,
+                    help="cost per run outside its stages (benchmarks/worker_layout.py)")
+    ap.add_argument("--against", type=Path, default=None,
+                    help="another grid folder: per-sampler median stage time, this / that")
     args = ap.parse_args()
     from negbench.harness.errors import NegbenchError
 
@@ -100,6 +114,58 @@ def main() -> None:
     print(f"with every run at the median ({median:.0f} s): negbench "
           f"{med_shared / 3600:.2f} h, naive {med_naive / 3600:.2f} h, naive / negbench "
           f"{med_naive / med_shared:.2f}x")
+    if args.workers > 1:
+        print_workers(per_run, median, enc_s, 0 if docs else enc_s, args.workers,
+                      args.fixed_seconds)
+    if args.against is not None:
+        print_against(runs, load_runs(args.against, args.samplers.split(",")
+                                      if args.samplers else None), args.against)
+
+
+def packed(seconds: list[float], workers: int) -> float:
+    """The makespan of ``seconds`` on ``workers`` taken longest first, each by the least
+    loaded worker (what a queue of runs taken in turn comes to)."""
+    load = [0.0] * workers
+    for s in sorted(seconds, reverse=True):
+        load[load.index(min(load))] += s
+    return max(load)
+
+
+def print_workers(per_run: list[float], median: float, enc_s: float, extra_enc: float,
+                  workers: int, fixed: float) -> None:
+    """The grid's wall time run by ``workers`` processes."""
+    runs = len(per_run)
+    with_fixed = [s + fixed for s in per_run]
+    recorded = packed(with_fixed, workers) + extra_enc
+    at_median = packed([median + fixed] * runs, workers) + extra_enc
+    print(f"\n{runs} runs on {workers} workers (longest first; + {fixed:.1f} s per run "
+          f"outside the stages{'; + one corpus encoding' if extra_enc else ''}):")
+    print(f"  at the recorded times: {recorded / 60:.1f} min; with every run at the median "
+          f"({median:.0f} s): {at_median / 60:.1f} min")
+
+
+def print_against(runs: list[dict], other: list[dict], other_folder: Path) -> None:
+    """Per sampler in both grids: the median stage time per run, this grid / that one."""
+    def by_sampler(recs: list[dict]) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for r in recs:
+            out.setdefault(r["name"], []).append(sum(r.get("timings_s", {}).values()))
+        return out
+
+    mine, theirs = by_sampler(runs), by_sampler(other)
+    dev = runs[0].get("device", {})
+    odev = other[0].get("device", {}) if other else {}
+    print(f"\nper run, against {other_folder} ({odev.get('name')}, {odev.get('precision')}); "
+          f"this grid: {dev.get('name')}, {dev.get('precision')}")
+    print("| sampler | runs | median s here | median s there | there / here |\n|---|---:|---:|"
+          "---:|---:|")
+    ratios = []
+    for name in sorted(set(mine) & set(theirs)):
+        a, b = statistics.median(mine[name]), statistics.median(theirs[name])
+        ratios.append(b / a)
+        print(f"| {name} | {len(mine[name])} | {a:.0f} | {b:.0f} | {b / a:.2f}x |")
+    if ratios:
+        print(f"median over samplers: {statistics.median(ratios):.2f}x")
 
 
 if __name__ == "__main__":

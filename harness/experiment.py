@@ -143,7 +143,7 @@ class Experiment(_Strict):
     shard: str | None = None
     executor: Literal["local", "ray", "slurm"] = "local"
     isolate: bool = False
-    workers: int = Field(default=1, ge=1)
+    workers: int | None = Field(default=None, ge=1)  # None: scale_out.default_workers
     ray_address: str | None = None
     ray_cpus: int = Field(default=1, ge=1)
     ray_gpus: float | None = Field(default=None, ge=0)

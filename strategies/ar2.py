@@ -30,7 +30,9 @@ class Ar2Params:
     cross-encoder from ``ce_base``, trained ``ranker_warmup`` steps before the first retriever
     step and ``ranker_steps`` steps at every refresh (``ranker_batch`` queries x (positive +
     ``ranker_negatives`` sampled from the retriever's list), cross-entropy on the positive),
-    ``ranker_lr``, length ``ranker_max_length``; ``heldout`` of the training queries never
+    ``ranker_lr``, length ``ranker_max_length`` (query + document tokens; 128 as in the
+    paper's co-training scripts, microsoft/AR2 ``wiki/README.md``); ``heldout`` of the
+    training queries never
     train it and measure its accuracy; ``temperature`` of the ranker's distribution."""
 
     range_max: int = 15
@@ -42,7 +44,7 @@ class Ar2Params:
     ranker_batch: int = 8
     ranker_negatives: int = 7
     ranker_lr: float = 2e-5
-    ranker_max_length: int = 256
+    ranker_max_length: int = 128
     heldout: float = 0.2
     temperature: float = 1.0
 
@@ -162,10 +164,6 @@ class Ar2Plan(TrainingPlan):
         cand = dense_candidates(ctx, params.range_max)
         self._round(cand.rankings, step=0, train_steps=params.ranker_warmup)
 
-    def _texts(self, q: str, docs: list[str]) -> tuple[list[str], list[str]]:
-        return [self.ctx.train.queries[q]] * len(docs), [self.ctx.corpus.docs[d].text
-                                                         for d in docs]
-
     def _round(self, rankings, step: int, train_steps: int) -> None:
         from tqdm.auto import tqdm
 
@@ -191,20 +189,18 @@ class Ar2Plan(TrainingPlan):
             losses.append(self.ranker.train_step(groups))
         # the ranker's distribution over each pair's list (positive first)
         self.lists: dict[Pair, list[str]] = {}
-        queries, docs = [], []
+        unique: dict[tuple[str, str], int] = {}  # a query's pairs share its list: scored once
         for pair in self.pairs:
             if self.scored is not None and pair[0] not in self.scored:
                 continue  # a smoke budget's cap: a row without a list (its positive only)
             ids = [pair[1], *self.windows.get(pair, [])]
             self.lists[pair] = ids
-            qs, ds = self._texts(pair[0], ids)
-            queries += qs
-            docs += ds
-        flat = self.ranker.score(queries, docs)
-        self.scores, at = {}, 0
-        for pair, ids in self.lists.items():
-            self.scores[pair] = flat[at:at + len(ids)]
-            at += len(ids)
+            for d in ids:
+                unique.setdefault((pair[0], d), len(unique))
+        flat = self.ranker.score([self.ctx.train.queries[q] for q, _ in unique],
+                                 [self.ctx.corpus.docs[d].text for _, d in unique])
+        self.scores = {pair: flat[[unique[(pair[0], d)] for d in ids]]
+                       for pair, ids in self.lists.items()}
         held = [self.scores[pair] for pair in self.heldout_pairs
                 if len(self.lists.get(pair, ())) > 1]
         acc = float(np.mean([s[0] > s[1:].max() for s in held])) if held else None

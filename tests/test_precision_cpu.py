@@ -54,7 +54,7 @@ def test_bf16_accepted_on_the_cpu_iff_it_has_native_bf16(monkeypatch):
         assert resolve_precision("bf16", "cpu") == "bf16"
     with pytest.raises(NegbenchError, match="needs a CUDA device"):
         resolve_precision("fp16", "cpu")  # fp16 stays refused on the CPU
-    assert resolve_precision("auto", "cpu") == "fp32"  # until the ΔnDCG benchmark has run
+    assert resolve_precision("auto", "cpu") == ("bf16" if cpu_bf16_supported() else "fp32")
     monkeypatch.setattr(device_mod, "cpu_bf16_features", lambda: ())
     assert not cpu_bf16_supported()
     with pytest.raises(NegbenchError) as e:
@@ -63,8 +63,9 @@ def test_bf16_accepted_on_the_cpu_iff_it_has_native_bf16(monkeypatch):
     assert resolve_precision("auto", "cpu") == "fp32"
 
 
-def test_auto_picks_bf16_on_the_cpu_only_once_switched_on(monkeypatch):
+def test_auto_picks_bf16_on_the_cpu_only_where_switched_on(monkeypatch):
     monkeypatch.setattr(device_mod, "cpu_bf16_features", lambda: ("avx512_bf16",))
+    monkeypatch.setattr(device_mod, "AUTO_CPU_BF16", False)
     assert resolve_precision("auto", "cpu") == "fp32"
     monkeypatch.setattr(device_mod, "AUTO_CPU_BF16", True)
     expected = "bf16" if torch.backends.mkldnn.is_available() else "fp32"
@@ -254,3 +255,32 @@ def test_leaderboard_puts_fp32_and_bf16_in_two_sections():
     assert set(trained) == {"cpu", "cpu bf16"}
     for label, recs in trained.items():
         assert {r["_folder"] for r in recs} == {"bf16" if "bf16" in label else "fp32"}
+
+
+# -- a folder keeps one precision (negbench run) ------------------------------------------------
+def test_run_keeps_the_precision_of_the_runs_in_its_folder(cli_env, tmp_path):
+    """``auto`` resumes or extends a folder in its runs' precision (fp32 grids begun before
+    bf16 became the CPU's default stay fp32); an explicit other precision is one line, exit 2,
+    before anything is written."""
+    import argparse
+    import subprocess
+    import sys
+
+    from reliability_helpers import copy_records
+
+    from negbench.harness.commands.run import _device_and_precision
+
+    src = Path(__file__).resolve().parents[1] / "results" / "runs" / "scifact-query-side"
+    out = copy_records(src, tmp_path / "fp32", ["random-seed13.json", "dense-seed13.json"])
+    before = sorted(p.name for p in out.rglob("*"))
+    args = argparse.Namespace(precision="auto", output=str(out), device="cpu")
+    assert _device_and_precision(args, False) == ("cpu", "fp32")
+    fresh = argparse.Namespace(precision="auto", output=str(tmp_path / "new"), device="cpu")
+    assert _device_and_precision(fresh, False)[1] == resolve_precision("auto", "cpu")
+    proc = subprocess.run([sys.executable, "-m", "negbench.harness.cli", "run", "--suite",
+                           "beir/scifact", "--samplers", "random", "--precision", "bf16",
+                           "--output", str(out)], env=cli_env, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "holds fp32 runs" in proc.stderr and "--precision fp32" in proc.stderr
+    assert sorted(p.name for p in out.rglob("*")) == before

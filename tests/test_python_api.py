@@ -15,6 +15,7 @@ import pytest
 
 import negbench
 import negbench.harness.api
+from negbench.harness.retrieval.device import resolve_precision
 
 PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "my_sampler.py"
 
@@ -80,8 +81,9 @@ def test_load_results_provenance_columns_and_dtypes(api_run):
     assert row.seed == 13 and isinstance(row.seed, (int, np.integer))
     assert (row.device, row.device_name, row.precision) == (
         rec["device"]["device"], rec["device"]["name"], rec["device"]["precision"])
-    assert row.device in ("cpu", "cuda", "mps") and row.precision == "fp32"
-    assert row.encoding_precision == "fp32"
+    auto = resolve_precision("auto", row.device)  # the run's --precision
+    assert row.device in ("cpu", "cuda", "mps") and row.precision == auto
+    assert row.encoding_precision == auto
     assert df[df.system == "BM25"].encoding_precision.isna().all()
     assert row.config_hash == rec["config_hash"] and len(row.config_hash) == 16
     assert (row["mode"], row.loss) == (rec["method"]["mode"], rec["method"]["loss"])

@@ -86,13 +86,15 @@ def test_baseline_round_trip_and_config_mismatch(smoke_run, tmp_path):
 
 
 def test_a_baseline_of_another_precision_is_refused_unless_asked(smoke_run, tmp_path):
-    """An fp32 run gated against a bf16 baseline (--precision bf16) is refused with one line
-    naming the precisions; --mixed-precision lets the gate compare them."""
+    """A run gated against a baseline of another precision is refused with one line naming
+    the precisions; --mixed-precision lets the gate compare them."""
     mine = tmp_path / "b.json"
     assert _regress("--write-baseline", mine, "--run", smoke_run[0]).returncode == 0
     doc = json.loads(mine.read_text())
-    assert doc["precision"] == {"training": "fp32", "encoding": "fp32"}
-    doc["precision"] = {"training": "bf16", "encoding": "bf16"}
+    ran = doc["precision"]["training"]  # the smoke run's (auto: bf16 on a bf16 CPU)
+    assert doc["precision"] == {"training": ran, "encoding": ran}
+    other = "fp32" if ran == "bf16" else "bf16"
+    doc["precision"] = {"training": other, "encoding": other}
     mine.write_text(json.dumps(doc))
     proc = _regress("--baseline", mine, "--run", smoke_run[0])
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr

@@ -122,9 +122,9 @@ def test_isolated_runs_equal_in_process_and_measure_rss_per_run(reference, small
 
 def test_two_local_workers_equal_in_process(reference, small, tiny_model_dir, cli_env,
                                             tmp_path):
-    """``--workers 2``: the runs two at a time, each in its own process with half the cores'
-    threads and its output in its log; the in-process grid's records and table rows, and a
-    line as each run ends."""
+    """``--workers 2``: two worker processes take the runs in turn, each with half the cores'
+    threads, serving several runs (imports and model stay warm), each run's output in its
+    log; the in-process grid's records and table rows, and a line as each run ends."""
     from negbench.harness.training.query_side import usable_cores
 
     ref_out, ref = reference
@@ -136,11 +136,15 @@ def test_two_local_workers_equal_in_process(reference, small, tiny_model_dir, cl
     assert results(out) == ref
     assert table_rows(out) == table_rows(ref_out)
     threads = max(1, usable_cores() // 2)
-    assert f"4 tasks, 2 at a time, each in its own process with {threads} thread(s)" in \
+    assert f"4 tasks, 2 worker processes taking them in turn, each with {threads} thread(s)" in \
         proc.stderr, proc.stderr[-3000:]
+    pids = []
     for key in KEYS:
         assert f"task {key}: done" in proc.stderr, proc.stderr[-3000:]
-        assert (out / "logs" / f"{key}.log").exists()
+        head = (out / "logs" / f"{key}.log").read_text().splitlines()[0]
+        pids.append(head.rsplit(" ", 1)[-1])
+    assert len(set(pids)) <= 2 < len(pids), pids  # a worker process served several runs
+    assert not list((out / "logs").glob("queue*")), "the task queue is removed afterwards"
     bad = subprocess.run(CLI + grid_argv(small, tiny_model_dir, tmp_path / "bad", "--workers",
                                          "0"),
                          env=env, capture_output=True, text=True, check=False)

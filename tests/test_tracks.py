@@ -24,7 +24,7 @@ from negbench.suites.registry import get_suite
 
 def test_cpu_device_resolution():
     assert resolve_device("cpu") == "cpu"
-    assert resolve_precision("auto", "cpu") == "fp32"
+    assert resolve_precision("fp32", "cpu") == "fp32"  # auto: tests/test_precision_cpu.py
     with pytest.raises(NegbenchError, match="expected"):
         resolve_device("tpu")
     with pytest.raises(NegbenchError, match="needs a CUDA device"):

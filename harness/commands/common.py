@@ -60,9 +60,10 @@ def add_device(parser: argparse.ArgumentParser, precision: bool = False) -> None
         parser.add_argument("--precision", default="auto",
                             choices=["auto", "fp32", "bf16", "fp16"],
                             help="training precision: auto = bf16 autocast on CUDA (fp16 where "
-                                 "bf16 is unsupported), fp32 elsewhere; bf16 on a CPU with "
-                                 "AVX-512 BF16 or AMX-BF16 autocasts training and every "
-                                 "encoding of the run; part of the config hash (default: auto)")
+                                 "bf16 is unsupported) and on a CPU with AVX-512 BF16 or "
+                                 "AMX-BF16 (training and every encoding of the run), fp32 "
+                                 "elsewhere; for `run`, auto keeps the precision of the runs "
+                                 "already in --output; part of the config hash (default: auto)")
 
 
 def add_prompts(parser: argparse.ArgumentParser) -> None:

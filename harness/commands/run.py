@@ -192,11 +192,18 @@ def _run(args) -> int:
     # the first write (every check above passed): --output holds this suite over this data
     with claimed(out, ws.suite.name, ws.data_fingerprint,  # undone if nothing else is written
                  crossfit=ws.crossfit.spec() if ws.crossfit is not None else None):
-        if args.task:  # one task of an executor, in its own process: the run's RSS is its own
-            ws.isolated = True
-            run_grid(ws, grid, seeds, budget, out,
-                     zero_shot=not args.no_zero_shot, log=quiet_log, keep_models=args.keep_models,
-                     setup=setup, stop_after=args.stop_after, task=args.task)
+        if args.task:  # an executor's task, or a worker serving its queue of tasks
+            from negbench.harness.pipeline.task_queue import QUEUE_MARK, TaskQueue, serve
+
+            def one(task: str) -> None:
+                run_grid(ws, grid, seeds, budget, out, zero_shot=not args.no_zero_shot,
+                         log=quiet_log, keep_models=args.keep_models, setup=setup,
+                         stop_after=args.stop_after, task=task)
+
+            if args.task.startswith(QUEUE_MARK):  # many runs in this process: RSS is shared
+                return serve(TaskQueue(Path(args.task[1:])), one, out / "logs")
+            ws.isolated = True  # one run in its own process: the run's RSS is its own
+            one(args.task)
             return 0
         if executor is not None:  # the tasks read the experiment from this file
             write_resolved(config, out)
@@ -297,19 +304,32 @@ def _fold_data(ws) -> list:
 
 
 def _device_and_precision(args, remote: bool) -> tuple[str, str]:
-    """The device and training precision. With --executor ray|slurm the runs happen on other
-    machines: a CUDA device this machine lacks is taken as given (each task checks it on its
-    node), with ``auto`` precision taken as bf16 here (each task resolves its own)."""
+    """The device and training precision. ``auto`` is the precision of the runs already in
+    ``--output`` (a resumed or extended grid stays comparable), else the device's
+    (``resolve_precision``); an explicit one that differs from theirs is an error. With
+    --executor ray|slurm the runs happen on other machines: a CUDA device this machine lacks is
+    taken as given (each task checks it on its node), with ``auto`` precision taken as bf16
+    here (each task resolves its own)."""
     from negbench.harness.retrieval.device import resolve_device, resolve_precision
 
+    asked = (args.precision or "auto").lower()
+    from negbench.harness.pipeline import preflight
+
+    held = preflight.folder_precisions(args.output) if args.output else set()
+    if asked == "auto" and len(held) == 1:  # a grid resumed or extended keeps its precision
+        asked = next(iter(held))
+    elif held and asked not in held:
+        raise NegbenchError(f"--precision {asked}: {args.output} holds {'/'.join(sorted(held))} "
+                            "runs, and a folder's runs share one precision; give --precision "
+                            f"{min(held)} (or auto), or another --output")
     try:
         device = resolve_device(args.device)
     except NegbenchError:
         if not (remote and str(args.device).lower().startswith("cuda")):
             raise
         device = str(args.device).lower()
-        return device, "bf16" if (args.precision or "auto") == "auto" else args.precision
-    return device, resolve_precision(args.precision, device)
+        return device, "bf16" if asked == "auto" else asked
+    return device, resolve_precision(asked, device)
 
 
 def register(sub) -> None:
@@ -474,11 +494,13 @@ def register(sub) -> None:
     g.add_argument("--isolate", action="store_true",
                    help="with --executor local: each run in a fresh process, so its record's "
                         "peak RSS is the run's own (always so with ray and slurm)")
-    g.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="with --executor local: N runs at a time, each in its own process with "
-                        "1/N of the cores' threads (OMP_NUM_THREADS, unless set) and its output "
-                        "in OUTPUT/logs/RUN.log (default: 1, the runs one after another in "
-                        "this process)")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="with --executor local: N worker processes run the grid's runs, each "
+                        "taking the next unfinished run when it is free, with 1/N of the cores' "
+                        "threads (OMP_NUM_THREADS, unless set), its imports and model kept warm "
+                        "between runs, and each run's output in OUTPUT/logs/RUN.log; 1: the "
+                        "runs one after another in this process (default: 2 on a CPU with 2 "
+                        "or more cores unless OMP_NUM_THREADS is set, else 1)")
     g.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="a running Ray cluster (e.g. auto or ray://head:10001); default: a "
                         "local Ray started for the grid")

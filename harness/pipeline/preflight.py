@@ -160,6 +160,16 @@ def suite_data(ws) -> None:
     judged_test_pairs_present(ws.data.test)  # loads and validates corpus, queries and qrels
 
 
+def folder_precisions(folder: str | os.PathLike) -> set[str]:
+    """The training precisions of the trained records already in ``folder`` (empty: none)."""
+    from negbench.harness.evaluation.records import read_records
+    from negbench.harness.reporting.comparability import precision
+
+    if not (Path(folder) / "records").is_dir():
+        return set()
+    return {precision(r) for r in read_records(Path(folder)) if r.get("kind") == "trained"}
+
+
 def readable_records(folder: str | os.PathLike) -> None:
     """Every record already in ``folder/records`` is a readable record (the grid reuses and
     tabulates them at the end: a malformed one is named now, not after hours of training)."""

@@ -126,6 +126,20 @@ def ray_options(args) -> RayOptions:
                       runtime_env(args.ray_runtime_env))
 
 
+def default_workers(executor: str, device: str, isolate: bool) -> int:
+    """``--workers`` when not given: 2 on a CPU with at least 2 cores whose thread count the
+    user has not fixed (``OMP_NUM_THREADS``), for the local executor without ``--isolate``;
+    else 1. On 2 cores two 1-thread workers ran a grid 1.15x faster than one 2-thread
+    process (docs/performance.md, "Workers")."""
+    import os
+
+    from negbench.harness.training.query_side import usable_cores
+
+    if executor != "local" or isolate or device != "cpu" or os.environ.get("OMP_NUM_THREADS"):
+        return 1
+    return 2 if usable_cores() >= 2 else 1
+
+
 def make_executor(args, config: Path, out: Path, track: str, device: str,
                   grid: dict[str, str] | None = None,
                   fingerprint: str | None = None) -> Executor | None:
@@ -143,6 +157,8 @@ def make_executor(args, config: Path, out: Path, track: str, device: str,
             raise NegbenchError("--no-wait: sequential seeds (--target-mde/--max-seeds/"
                                 "--seed-groups) decide after each group of runs; they wait")
     workers = getattr(args, "workers", 1)
+    if workers is None:  # not given: what benchmarks/worker_layout.py found faster here
+        workers = default_workers(name, device, getattr(args, "isolate", False))
     for flag, value in (("--ray-cpus", args.ray_cpus), ("--slurm-cpus", args.slurm_cpus),
                         ("--workers", workers)):
         if value is not None and value < 1:

@@ -155,10 +155,11 @@ class Executor(ABC):
 
 
 class LocalExecutor(Executor):
-    """``--isolate`` / ``--workers N``: the tasks on this machine, each in a fresh process, N
-    at a time. One at a time, a task's output goes to this terminal; with N > 1 to
-    ``OUTPUT/logs/TASK.log``, each task gets its share of the cores' threads
-    (``OMP_NUM_THREADS``, unless set), and a line says when each task ends."""
+    """``--isolate`` / ``--workers N``: the tasks on this machine. ``--isolate``: each in a
+    fresh process, one at a time, its output to this terminal. ``--workers N``: N worker
+    processes that take the tasks from a queue (``task_queue.py``) until none is left, each
+    with its share of the cores' threads (``OMP_NUM_THREADS``, unless set), a task's output in
+    ``OUTPUT/logs/TASK.log``, and a line as each task ends."""
 
     name = "local"
 
@@ -178,19 +179,42 @@ class LocalExecutor(Executor):
                 print(f"[negbench] task {t} (own process)", file=log)
                 codes.append(run_task(self.argv(t), self.env, self.cwd))
             return codes
-        from concurrent.futures import ThreadPoolExecutor, as_completed
+        return self._serve(tasks, log)
 
-        print(f"[negbench] {len(tasks)} tasks, {self.workers} at a time, each in its own "
-              f"process with {self.env.get('OMP_NUM_THREADS', 'all')} thread(s); logs in "
+    def _serve(self, tasks: list[str], log) -> list[int]:
+        import shutil
+        from concurrent.futures import ThreadPoolExecutor, wait
+
+        from negbench.harness.io.atomic import mkdtemp_beside
+        from negbench.harness.pipeline.task_queue import QUEUE_MARK, TaskQueue
+
+        n = min(self.workers, len(tasks))
+        root = mkdtemp_beside(self.out / "logs" / "queue")
+        shutil.rmtree(root)
+        queue = TaskQueue.create(root, tasks)
+        print(f"[negbench] {len(tasks)} tasks, {n} worker processes taking them in turn, each "
+              f"with {self.env.get('OMP_NUM_THREADS', 'all')} thread(s); logs in "
               f"{self.out / 'logs'}", file=log)
-        codes: dict[str, int] = {}
-        with ThreadPoolExecutor(self.workers) as pool:
-            running = {pool.submit(run_task, self.argv(t), self.env, self.cwd,
-                                   self.log_path(t)): t for t in tasks}
-            for done in as_completed(running):
-                t = running[done]
-                codes[t] = done.result()
-                state = "done" if codes[t] == 0 else f"failed (exit {codes[t]})"
-                print(f"[negbench] task {t}: {state} ({len(codes)} of {len(tasks)})",
-                      file=log)
-        return [codes[t] for t in tasks]
+        seen: dict[str, int] = {}
+
+        def report() -> None:
+            for t, c in queue.codes().items():
+                if t not in seen:
+                    seen[t] = c
+                    state = "done" if c == 0 else f"failed (exit {c})"
+                    print(f"[negbench] task {t}: {state} ({len(seen)} of {len(tasks)})",
+                          file=log)
+        try:
+            with ThreadPoolExecutor(n) as pool:
+                workers = [pool.submit(run_task, self.argv(QUEUE_MARK + str(root)), self.env,
+                                       self.cwd, str(self.out / "logs" / f"worker-{i + 1}.log"))
+                           for i in range(n)]
+                while wait(workers, timeout=2)[1]:
+                    report()
+                report()
+                exits = [w.result() for w in workers]
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        # a task a worker took and never finished (the worker died): that worker's exit code
+        died = next((c for c in exits if c != 0), 1)
+        return [seen.get(t, died) for t in tasks]
