@@ -44,11 +44,14 @@ def load_runs(folder: Path, samplers: list[str] | None = None) -> list[dict]:
 
 
 def corpus_encoding_seconds(rec: dict) -> float:
-    """Encode the record's suite corpus once, at its evaluation length, without the cache."""
+    """Encode the record's suite corpus once, at its evaluation length and in its encoding
+    precision, without the cache."""
     from negbench.harness.pipeline.workspace import Workspace
     from negbench.suites.registry import get_suite
 
-    ws = Workspace(get_suite(rec["suite"]), model=rec["model"], progress=True)
+    dev = rec.get("device") or {}
+    ws = Workspace(get_suite(rec["suite"]), model=rec["model"], progress=True,
+                   precision=dev.get("encoding_precision") or dev.get("precision") or "fp32")
     length = rec["budget"]["eval_max_length"]
     texts = ws.data.corpus.texts()
     inner = ws.base_encoder.inner
@@ -152,18 +155,24 @@ def print_against(runs: list[dict], other: list[dict], other_folder: Path) -> No
             out.setdefault(r["name"], []).append(sum(r.get("timings_s", {}).values()))
         return out
 
+    def devices(recs: list[dict]) -> dict[str, str]:
+        out: dict[str, set[str]] = {}
+        for r in recs:
+            d = r.get("device") or {}
+            out.setdefault(r["name"], set()).add(f"{d.get('name')}, {d.get('precision')}")
+        return {k: " / ".join(sorted(v)) for k, v in out.items()}
+
     mine, theirs = by_sampler(runs), by_sampler(other)
-    dev = runs[0].get("device", {})
-    odev = other[0].get("device", {}) if other else {}
-    print(f"\nper run, against {other_folder} ({odev.get('name')}, {odev.get('precision')}); "
-          f"this grid: {dev.get('name')}, {dev.get('precision')}")
-    print("| sampler | runs | median s here | median s there | there / here |\n|---|---:|---:|"
-          "---:|---:|")
+    here, there = devices(runs), devices(other)
+    print(f"\nper run, this grid against {other_folder}:")
+    print("| sampler | runs | here | median s here | there | median s there | there / here |"
+          "\n|---|---:|---|---:|---|---:|---:|")
     ratios = []
     for name in sorted(set(mine) & set(theirs)):
         a, b = statistics.median(mine[name]), statistics.median(theirs[name])
         ratios.append(b / a)
-        print(f"| {name} | {len(mine[name])} | {a:.0f} | {b:.0f} | {b / a:.2f}x |")
+        print(f"| {name} | {len(mine[name])} | {here[name]} | {a:.0f} | {there[name]} | {b:.0f} "
+              f"| {b / a:.2f}x |")
     if ratios:
         print(f"median over samplers: {statistics.median(ratios):.2f}x")
 

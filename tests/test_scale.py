@@ -562,3 +562,22 @@ def test_task_resources_follow_the_track(tmp_path, monkeypatch):
     monkeypatch.setenv("SOME_TOKEN", "secret")
     env = task_env()
     assert env["NEGBENCH_CACHE"] == "/shared/cache" and "SOME_TOKEN" not in env
+
+
+def test_default_workers_follow_the_layout_benchmark(monkeypatch):
+    """``--workers`` not given: 2 on a CPU with 2+ cores whose threads the user left free,
+    for the local executor without --isolate (benchmarks/worker_layout.py); 1 otherwise."""
+    from negbench.harness.pipeline import scale_out
+    from negbench.harness.training import query_side
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(query_side, "usable_cores", lambda: 2)
+    assert scale_out.default_workers("local", "cpu", False) == 2
+    assert scale_out.default_workers("local", "cpu", True) == 1
+    assert scale_out.default_workers("local", "cuda", False) == 1
+    assert scale_out.default_workers("ray", "cpu", False) == 1
+    monkeypatch.setattr(query_side, "usable_cores", lambda: 1)
+    assert scale_out.default_workers("local", "cpu", False) == 1
+    monkeypatch.setattr(query_side, "usable_cores", lambda: 2)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert scale_out.default_workers("local", "cpu", False) == 1
