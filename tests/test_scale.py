@@ -581,3 +581,32 @@ def test_default_workers_follow_the_layout_benchmark(monkeypatch):
     monkeypatch.setattr(query_side, "usable_cores", lambda: 2)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert scale_out.default_workers("local", "cpu", False) == 1
+
+
+def test_a_worker_takes_unclaimed_tasks_and_a_failure_does_not_stop_it(tmp_path):
+    """The queue of ``--workers``: a task another worker claimed is left to it; a failing
+    task is recorded (2: a one-line error, 1: a traceback, in its log) and the next runs."""
+    import os
+
+    from negbench.harness.errors import NegbenchError
+    from negbench.harness.pipeline.task_queue import TaskQueue, serve
+
+    queue = TaskQueue.create(tmp_path / "q", ["a", "b[x=1]", "c", "d"])
+    assert queue.claim("c") and not queue.claim("c")  # another worker has c
+    ran = []
+
+    def one(task: str) -> None:
+        ran.append(task)
+        os.write(1, f"training {task}\n".encode())  # file descriptor 1: to the task's log
+        if task == "b[x=1]":
+            raise NegbenchError("bad negatives file")
+        if task == "d":
+            raise ValueError("a bug")
+
+    assert serve(queue, one, tmp_path / "logs") == 0
+    assert ran == ["a", "b[x=1]", "d"]
+    assert queue.codes() == {"a": 0, "b[x=1]": 2, "d": 1}
+    b = (tmp_path / "logs" / "b[x=1].log").read_text()
+    assert "training b[x=1]" in b and "negbench: error: bad negatives file" in b
+    assert "ValueError: a bug" in (tmp_path / "logs" / "d.log").read_text()
+    assert serve(queue, one, tmp_path / "logs") == 0 and len(ran) == 3  # nothing left

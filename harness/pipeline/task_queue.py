@@ -78,9 +78,9 @@ class TaskQueue:
 
 
 @contextmanager
-def output_to(path: Path) -> Iterator[None]:
+def output_to(path: Path) -> Iterator:
     """This process's stdout and stderr (file descriptors 1 and 2, so C libraries' output
-    too) appended to ``path`` for the duration."""
+    too) appended to ``path`` for the duration; yields the open file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -89,7 +89,7 @@ def output_to(path: Path) -> Iterator[None]:
         os.dup2(fh.fileno(), 1)
         os.dup2(fh.fileno(), 2)
         try:
-            yield
+            yield fh
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -106,15 +106,18 @@ def serve(queue: TaskQueue, run_one: Callable[[str], None], logs: Path) -> int:
         if not queue.claim(task):
             continue
         code = 0
-        with output_to(logs / f"{task}.log"):
-            print(f"$ task {task} in worker process {os.getpid()}", file=sys.stderr)
+        with output_to(logs / f"{task}.log") as log:
+            log.write(f"$ task {task} in worker process {os.getpid()}\n")
+            log.flush()
             try:
                 run_one(task)
             except NegbenchError as exc:
-                print(f"negbench: error: {exc}", file=sys.stderr)
+                sys.stderr.flush()
+                log.write(f"negbench: error: {exc}\n")
                 code = 2
             except Exception:  # noqa: BLE001 - one run's failure must not stop the others
-                traceback.print_exc()
+                sys.stderr.flush()
+                traceback.print_exc(file=log)
                 code = 1
         queue.finish(task, code)
     return 0
