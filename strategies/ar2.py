@@ -32,8 +32,8 @@ class Ar2Params:
     ``ranker_negatives`` sampled from the retriever's list), cross-entropy on the positive),
     ``ranker_lr``, length ``ranker_max_length`` (query + document tokens; 128 as in the
     paper's co-training scripts, microsoft/AR2 ``wiki/README.md``); ``heldout`` of the
-    training queries never
-    train it and measure its accuracy; ``temperature`` of the ranker's distribution."""
+    training queries never train it and measure its accuracy; ``temperature`` of the ranker's
+    distribution."""
 
     range_max: int = 15
     refresh_every: int = 20

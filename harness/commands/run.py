@@ -310,11 +310,10 @@ def _device_and_precision(args, remote: bool) -> tuple[str, str]:
     --executor ray|slurm the runs happen on other machines: a CUDA device this machine lacks is
     taken as given (each task checks it on its node), with ``auto`` precision taken as bf16
     here (each task resolves its own)."""
+    from negbench.harness.pipeline import preflight
     from negbench.harness.retrieval.device import resolve_device, resolve_precision
 
     asked = (args.precision or "auto").lower()
-    from negbench.harness.pipeline import preflight
-
     held = preflight.folder_precisions(args.output) if args.output else set()
     if asked == "auto" and len(held) == 1:  # a grid resumed or extended keeps its precision
         asked = next(iter(held))

@@ -38,6 +38,7 @@ class TaskQueue:
 
     @classmethod
     def create(cls, root: Path, tasks: list[str]) -> TaskQueue:
+        """A new queue of ``tasks`` in ``root`` (created, or an empty folder)."""
         q = cls(root)
         (q.root / "claimed").mkdir(parents=True)
         (q.root / "codes").mkdir()

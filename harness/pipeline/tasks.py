@@ -189,8 +189,7 @@ class LocalExecutor(Executor):
         from negbench.harness.pipeline.task_queue import QUEUE_MARK, TaskQueue
 
         n = min(self.workers, len(tasks))
-        root = mkdtemp_beside(self.out / "logs" / "queue")
-        shutil.rmtree(root)
+        root = mkdtemp_beside(self.out / "logs" / "queue")  # a fresh, empty folder
         queue = TaskQueue.create(root, tasks)
         print(f"[negbench] {len(tasks)} tasks, {n} worker processes taking them in turn, each "
               f"with {self.env.get('OMP_NUM_THREADS', 'all')} thread(s); logs in "
