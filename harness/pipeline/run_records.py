@@ -24,7 +24,7 @@ from negbench.harness.retrieval.dense_search import retrieve_dense
 from negbench.harness.training.budget import Budget
 
 if TYPE_CHECKING:
-    from negbench.harness.pipeline.stages import RunState
+    from negbench.harness.pipeline.run_state import RunState
 
 
 def _record(ws: Workspace, kind: str, name: str, ev: Evaluation, timings: dict,

@@ -27,7 +27,8 @@ from negbench.harness.pipeline.executor import (
     StageLog,
     run_stages,
 )
-from negbench.harness.pipeline.stages import STAGES, TRACK_STAGES, RunState
+from negbench.harness.pipeline.run_state import RunState
+from negbench.harness.pipeline.stages import STAGES, TRACK_STAGES
 from negbench.harness.pipeline.workspace import Workspace, base_encodings
 from negbench.harness.retrieval.device import deterministic
 from negbench.harness.training.budget import Budget

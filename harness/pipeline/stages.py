@@ -8,54 +8,23 @@ model, corpus re-encoded); the rest is shared.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from negbench.harness.io.atomic import save_model_atomic, write_json_atomic
 from negbench.harness.io.digest import sha256_file, sha256_path
-from negbench.harness.io.negatives import NegativeRow, read_negatives, write_negatives
+from negbench.harness.io.negatives import read_negatives, write_negatives
 from negbench.harness.io.trec_files import write_trec_run
 from negbench.harness.pipeline.executor import Stage
 from negbench.harness.pipeline.false_negatives import false_negative_report
 from negbench.harness.pipeline.run_records import write_trained_record
+from negbench.harness.pipeline.run_state import RunState
 from negbench.harness.pipeline.workspace import base_encodings
 from negbench.harness.retrieval.dense_search import retrieve_dense
 from negbench.harness.retrieval.device import deterministic
 from negbench.harness.retrieval.encoder import model_fingerprint
 from negbench.strategies.base import MiningContext
-
-
-@dataclass
-class RunState:
-    """What the stages of one run read and produce."""
-
-    cfg: Any  # RunConfig
-    ws: Any  # Workspace
-    out: Path
-    sampler: Any
-    callbacks: tuple = ()
-    rows: list[NegativeRow] = field(default_factory=list)
-    neg_path: Path | None = None
-    neg_sha: str | None = None
-    mining: dict = field(default_factory=dict)
-    train: dict = field(default_factory=dict)
-    q_path: Path | None = None
-    doc_path: Path | None = None
-    run_path: Path | None = None
-    fn_report: dict | None = None
-    log: Any = None  # the executor's StageLog (seconds so far, reused stages)
-    encodings_at_start: dict = field(default_factory=dict)  # base_encodings() when it began
-
-    @property
-    def work(self) -> Path:
-        return self.out / "work" / self.cfg.key
-
-    @property
-    def model_dir(self) -> Path:
-        return self.work / "model"
 
 
 def mining_facts(extra: dict) -> dict:
