@@ -278,9 +278,12 @@ class Ar2Negatives(Sampler):
              "ICLR; code microsoft/SimXNS")
     simplified = ("query-side track only (the document index stays the base model's); the "
                   "ranker starts from the base bi-encoder's weights with a new head and is "
-                  "warmed up here, not from a trained cross-encoder; retriever and ranker "
-                  "alternate every refresh_every steps instead of per epoch of the paper; no "
-                  "ranker regularisation term")
+                  "warmed up ranker_warmup steps here (the reference scripts: a cross-encoder "
+                  "trained 4,000 steps before co-training), so it can rank worse than the "
+                  "retriever it teaches; retriever and ranker alternate every refresh_every "
+                  "steps instead of per epoch of the paper; the retriever's loss is the KL "
+                  "term only (the reference co-training script adds an adversarial reward "
+                  "term, adv_lambda 0.5); no ranker regularisation term")
 
     def mine(self, ctx: MiningContext) -> list[NegativeRow]:
         self.params.check()
