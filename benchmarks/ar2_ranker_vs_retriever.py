@@ -38,7 +38,8 @@ def main() -> None:
     ap.add_argument("--label", default="ar2", help="the records' sampler label")
     args = ap.parse_args()
 
-    records = sorted((args.folder / "records").glob(f"{args.label}-seed*.json"))
+    records = sorted((args.folder / "records").glob(f"{args.label}-seed*.json"),
+                     key=lambda p: int(p.stem.rsplit("seed", 1)[1]))
     if not records:
         raise SystemExit(f"{args.folder}: no {args.label}-seed*.json records")
     first = json.loads(records[0].read_text())
