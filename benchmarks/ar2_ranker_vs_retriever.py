@@ -22,14 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from negbench.harness.pipeline.workspace import Workspace
-from negbench.strategies.ar2 import Ar2Params
+from negbench.strategies.ar2 import Ar2Params, heldout_queries
 from negbench.suites.registry import get_suite
-
-
-def heldout_queries(qids: list[str], seed: int, share: float) -> set[str]:
-    """The held-out training queries of an ar2 run (as ``Ar2Plan`` draws them)."""
-    rng = np.random.default_rng([seed, 0xA22])
-    return set(rng.choice(qids, size=max(1, round(share * len(qids))), replace=False).tolist())
 
 
 def main() -> None:

@@ -61,6 +61,13 @@ class Ar2Params:
         check_num_negatives(self.num_negatives)
 
 
+def heldout_queries(qids: list[str], seed: int, share: float) -> set[str]:
+    """The ``share`` of the sorted training query ids ``qids`` that never train a run's ranker
+    and measure its accuracy (a draw fixed by the run's seed)."""
+    rng = np.random.default_rng([seed, 0xA22])
+    return set(rng.choice(qids, size=max(1, round(share * len(qids))), replace=False).tolist())
+
+
 class Ranker:
     """The cross-encoder AR2 trains beside the retriever (a small torch loop over the
     sentence-transformers CrossEncoder's model: groups of (positive + negatives), softmax
@@ -151,9 +158,7 @@ class Ar2Plan(TrainingPlan):
                  params.ranker_steps, params.ranker_batch, params.ranker_negatives + 1,
                  f"{listed * (params.range_max + 1):,}")
         qids = sorted({q for q, _ in self.pairs})
-        rng = np.random.default_rng([ctx.seed, 0xA22])
-        held = set(rng.choice(qids, size=max(1, round(params.heldout * len(qids))),
-                              replace=False).tolist())
+        held = heldout_queries(qids, ctx.seed, params.heldout)
         self.train_pairs = [p for p in self.pairs if p[0] not in held]
         self.heldout_pairs = [p for p in self.pairs if p[0] in held]
         self.rng = np.random.default_rng([ctx.seed, 0xA23])
