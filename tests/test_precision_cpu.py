@@ -284,3 +284,24 @@ def test_run_keeps_the_precision_of_the_runs_in_its_folder(cli_env, tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "holds fp32 runs" in proc.stderr and "--precision fp32" in proc.stderr
     assert sorted(p.name for p in out.rglob("*")) == before
+
+
+def test_a_folders_precision_this_machine_lacks_is_named_as_the_folders(monkeypatch, tmp_path):
+    """A bf16 grid resumed with ``auto`` on a CPU without native bf16: the error says the
+    precision comes from the folder's runs (the user never typed --precision bf16)."""
+    import argparse
+
+    from negbench.harness.commands.run import _device_and_precision
+    from negbench.harness.evaluation.records import seal
+
+    monkeypatch.setattr(device_mod, "cpu_bf16_features", lambda: ())
+    (tmp_path / "records").mkdir()
+    rec = seal({k: v for k, v in _bf16(_records("random-seed13")[0]).items()
+                if k != "integrity"})
+    (tmp_path / "records" / "random-seed13.json").write_text(json.dumps(rec))
+    args = argparse.Namespace(precision="auto", output=str(tmp_path), device="cpu")
+    with pytest.raises(NegbenchError) as e:
+        _device_and_precision(args, False)
+    msg = str(e.value)
+    assert msg.startswith(f"{tmp_path} holds bf16 runs (auto keeps a folder's precision)")
+    assert "AVX-512 BF16" in msg and "--precision bf16" not in msg and "\n" not in msg

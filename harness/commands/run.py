@@ -306,7 +306,8 @@ def _fold_data(ws) -> list:
 def _device_and_precision(args, remote: bool) -> tuple[str, str]:
     """The device and training precision. ``auto`` is the precision of the runs already in
     ``--output`` (a resumed or extended grid stays comparable), else the device's
-    (``resolve_precision``); an explicit one that differs from theirs is an error. With
+    (``resolve_precision``); an explicit one that differs from theirs is an error, and so is
+    theirs where this machine cannot train it (the error names the folder). With
     --executor ray|slurm the runs happen on other machines: a CUDA device this machine lacks is
     taken as given (each task checks it on its node), with ``auto`` precision taken as bf16
     here (each task resolves its own)."""
@@ -315,7 +316,8 @@ def _device_and_precision(args, remote: bool) -> tuple[str, str]:
 
     asked = (args.precision or "auto").lower()
     held = preflight.folder_precisions(args.output) if args.output else set()
-    if asked == "auto" and len(held) == 1:  # a grid resumed or extended keeps its precision
+    inherited = asked == "auto" and len(held) == 1
+    if inherited:  # a grid resumed or extended keeps its precision
         asked = next(iter(held))
     elif held and asked not in held:
         raise NegbenchError(f"--precision {asked}: {args.output} holds {'/'.join(sorted(held))} "
@@ -328,7 +330,15 @@ def _device_and_precision(args, remote: bool) -> tuple[str, str]:
             raise
         device = str(args.device).lower()
         return device, "bf16" if asked == "auto" else asked
-    return device, resolve_precision(asked, device)
+    try:
+        return device, resolve_precision(asked, device)
+    except NegbenchError as e:
+        if not inherited:
+            raise
+        why = str(e).split(" needs ", 1)[-1].split("; use ", 1)[0]
+        raise NegbenchError(f"{args.output} holds {asked} runs (auto keeps a folder's "
+                            f"precision), and {asked} on {device} needs {why}: resume it on a "
+                            "machine that has it, or start another --output") from None
 
 
 def register(sub) -> None:
