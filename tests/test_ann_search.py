@@ -98,7 +98,10 @@ def test_search_run_with_ivf_gives_trec_ordered_hits(corpus):
     exact_run = search_run(["a", "b"], queries[:2], ids, docs, 10)
     for q in ("a", "b"):
         assert len(run[q]) == 10 and run[q] == sorted(run[q], key=lambda h: -h[1])
-        assert run[q][0] == exact_run[q][0]
+        # the same top hit, its exact inner product up to float rounding (numpy's matmul
+        # re-scores, faiss's kernel scores the exact run: last bits differ between CPUs)
+        assert run[q][0][0] == exact_run[q][0][0]
+        assert run[q][0][1] == pytest.approx(exact_run[q][0][1], rel=1e-6, abs=1e-6)
 
 
 def test_small_corpus_and_k_beyond_it():
