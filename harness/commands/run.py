@@ -312,7 +312,11 @@ def _device_and_precision(args, remote: bool) -> tuple[str, str]:
     taken as given (each task checks it on its node), with ``auto`` precision taken as bf16
     here (each task resolves its own)."""
     from negbench.harness.pipeline import preflight
-    from negbench.harness.retrieval.device import resolve_device, resolve_precision
+    from negbench.harness.retrieval.device import (
+        PrecisionUnavailable,
+        resolve_device,
+        resolve_precision,
+    )
 
     asked = (args.precision or "auto").lower()
     held = preflight.folder_precisions(args.output) if args.output else set()
@@ -332,12 +336,11 @@ def _device_and_precision(args, remote: bool) -> tuple[str, str]:
         return device, "bf16" if asked == "auto" else asked
     try:
         return device, resolve_precision(asked, device)
-    except NegbenchError as e:
+    except PrecisionUnavailable as e:
         if not inherited:
             raise
-        why = str(e).split(" needs ", 1)[-1].split("; use ", 1)[0]
         raise NegbenchError(f"{args.output} holds {asked} runs (auto keeps a folder's "
-                            f"precision), and {asked} on {device} needs {why}: resume it on a "
+                            f"precision), and {asked} on {device} needs {e.needs}: resume it on a "
                             "machine that has it, or start another --output") from None
 
 

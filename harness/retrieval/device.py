@@ -89,6 +89,14 @@ def cpu_bf16_supported() -> bool:
     return bool(cpu_bf16_features()) and torch.backends.mkldnn.is_available()
 
 
+class PrecisionUnavailable(NegbenchError):
+    """A precision this machine cannot train; ``needs`` says what it lacks."""
+
+    def __init__(self, precision: str, where: str, needs: str, hint: str = "") -> None:
+        self.needs = needs
+        super().__init__(f"--precision {precision}{where} needs {needs}{hint}")
+
+
 def resolve_precision(precision: str, device: str) -> str:
     """Training precision: ``auto`` is bf16 autocast on CUDA (fp16 where bf16 is unsupported)
     and on a CPU with native bf16 instructions (``cpu_bf16_supported``; ``AUTO_CPU_BF16``),
@@ -107,14 +115,14 @@ def resolve_precision(precision: str, device: str) -> str:
         return "bf16" if device == "cpu" and AUTO_CPU_BF16 and cpu_bf16_supported() else "fp32"
     if precision == "bf16" and device == "cpu":
         if not cpu_bf16_features():
-            raise NegbenchError("--precision bf16 on the CPU needs AVX-512 BF16 or AMX-BF16 "
-                                "(this CPU has neither: no avx512_bf16/amx_bf16 flag); use fp32")
+            raise PrecisionUnavailable("bf16", " on the CPU", "AVX-512 BF16 or AMX-BF16 (this CPU "
+                                       "has neither: no avx512_bf16/amx_bf16 flag)", "; use fp32")
         if not torch.backends.mkldnn.is_available():
-            raise NegbenchError("--precision bf16 on the CPU needs a torch built with oneDNN "
-                                f"(torch {torch.__version__} has none); use fp32")
+            raise PrecisionUnavailable("bf16", " on the CPU", "a torch built with oneDNN "
+                                       f"(torch {torch.__version__} has none)", "; use fp32")
         return precision
     if precision != "fp32" and not cuda:
-        raise NegbenchError(f"--precision {precision} needs a CUDA device (got {device})")
+        raise PrecisionUnavailable(precision, "", f"a CUDA device (got {device})")
     return precision
 
 
