@@ -12,7 +12,7 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from negbench.harness.errors import NegbenchError
+from negbench.harness.errors import NegbenchError, first_line
 
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\Z")  # a.b.0.c
 
@@ -27,10 +27,6 @@ _register = getattr(OmegaConf, "register_resolver", None) or OmegaConf.register_
 _register("slug", slug, replace=True)
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 def parse(item: str) -> tuple[str, Any]:
     """``KEY=VALUE`` as (key, value); the value is read as YAML (``[13,42]`` a list, ``3e-5``
     a number), ``${...}`` kept for ``resolve``."""
@@ -42,7 +38,7 @@ def parse(item: str) -> tuple[str, Any]:
         value = OmegaConf.to_container(OmegaConf.from_dotlist([f"v={raw}"]), resolve=False)
     except (OmegaConfBaseException, yaml.YAMLError, ValueError) as exc:
         raise NegbenchError(f"override {item!r}: cannot read the value "
-                            f"({_first_line(exc)})") from None
+                            f"({first_line(exc)})") from None
     return key, value["v"]
 
 
@@ -50,7 +46,7 @@ def _config(data: dict, source: str):
     try:
         return OmegaConf.create(data)
     except OmegaConfBaseException as exc:
-        raise NegbenchError(f"{source}: {_first_line(exc)}") from None
+        raise NegbenchError(f"{source}: {first_line(exc)}") from None
 
 
 def apply(data: dict, items: list[str], source: str) -> dict:
@@ -62,7 +58,7 @@ def apply(data: dict, items: list[str], source: str) -> dict:
         try:
             OmegaConf.update(cfg, key, value, merge=False)
         except OmegaConfBaseException as exc:
-            raise NegbenchError(f"override {item!r}: {_first_line(exc)}") from None
+            raise NegbenchError(f"override {item!r}: {first_line(exc)}") from None
     return OmegaConf.to_container(cfg, resolve=False)
 
 
@@ -75,7 +71,7 @@ def resolve(data: dict, source: str) -> dict:
     except OmegaConfBaseException as exc:
         where = getattr(exc, "full_key", None) or "?"
         raise NegbenchError(f"{source}: {where}: cannot resolve the interpolation "
-                            f"({_first_line(exc)})") from None
+                            f"({first_line(exc)})") from None
 
 
 def split_values(raw: str) -> list[str]:

@@ -224,3 +224,11 @@ def test_suite_file_is_safe_yaml(tmp_path):
     with pytest.raises(NegbenchError, match="invalid YAML"):
         parse_suites(path)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_first_line_gives_one_line_of_any_library_error():
+    from negbench.harness.errors import first_line
+
+    assert first_line(ValueError("\n\n  bad value at 3\nTraceback detail")) == "bad value at 3"
+    assert first_line(KeyError()) == "KeyError"
+    assert first_line(RuntimeError("x" * 500), limit=40) == "x" * 40

@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from negbench.harness.errors import NegbenchError
+from negbench.harness.errors import NegbenchError, first_line
 
 OFFLINE_ENV = "NEGBENCH_OFFLINE"
 TIMEOUT_ENV = "NEGBENCH_NET_TIMEOUT"
@@ -282,7 +282,7 @@ def fetching(dataset_id: str, read, staged_hint: str | None = None, parts=PARTS)
     except NegbenchError:
         raise
     except Exception as exc:  # noqa: BLE001 - network/server/checksum errors: one line
-        first = (str(exc).splitlines() or [""])[0][:200]
+        first = first_line(exc)
         raise NegbenchError(f"{dataset_id}: ir_datasets download failed ({type(exc).__name__}: "
                             f"{first}); {place}") from None
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from negbench.harness.errors import NegbenchError
+from negbench.harness.errors import NegbenchError, first_line
 from negbench.harness.io.atomic import file_lock, write_json_atomic
 
 JOBS_FILE = Path("slurm") / "jobs.json"
@@ -154,7 +154,7 @@ def result_code(job) -> tuple[int, str]:
     try:
         code = int(job.result())
     except (FailedJobError, UncompletedJobError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = first_line(exc)
         return -1, f"failed: {first}"
     return code, "done" if code == 0 else f"failed (exit {code})"
 

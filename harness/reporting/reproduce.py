@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from negbench.harness.errors import NegbenchError
+from negbench.harness.errors import NegbenchError, first_line
 
 OK_TOL = 1e-4
 OKISH_TOL = 5e-4
@@ -54,7 +54,7 @@ def load_references(path: Path) -> dict:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise NegbenchError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+        raise NegbenchError(f"{path}: invalid YAML ({first_line(exc)})") from None
     if not isinstance(doc, dict):
         raise NegbenchError(f"{path}: expected a mapping of collections")
     _check_layout(path)

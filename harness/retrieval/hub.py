@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from negbench.harness.errors import NegbenchError
+from negbench.harness.errors import NegbenchError, first_line
 
 _ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _FALSE = {"0", "false", "no", "off"}
@@ -51,6 +51,6 @@ def resolve_hub_model(model_id: str) -> Path:
     try:
         return Path(snapshot_download(model_id, cache_dir=cache_dir()))
     except Exception as exc:  # noqa: BLE001 - network, auth, unknown repo: one line
-        first = (str(exc).splitlines() or [""])[0][:200]
+        first = first_line(exc)
         raise NegbenchError(f"model {model_id!r}: download failed ({type(exc).__name__}: "
                             f"{first})") from None
