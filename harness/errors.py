@@ -15,5 +15,4 @@ def where(path: object, line: int | None = None) -> str:
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """An exception's first non-empty message line (its type name when it has none), cut to
     ``limit`` characters: how a library's multi-line error enters a one-line NegbenchError."""
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return (lines[0] if lines else type(exc).__name__)[:limit]
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]

@@ -282,9 +282,8 @@ def fetching(dataset_id: str, read, staged_hint: str | None = None, parts=PARTS)
     except NegbenchError:
         raise
     except Exception as exc:  # noqa: BLE001 - network/server/checksum errors: one line
-        first = first_line(exc)
         raise NegbenchError(f"{dataset_id}: ir_datasets download failed ({type(exc).__name__}: "
-                            f"{first}); {place}") from None
+                            f"{first_line(exc)}); {place}") from None
 
 
 def staged_hint(dataset_id: str, root: Path | None, parts=PARTS) -> str | None:

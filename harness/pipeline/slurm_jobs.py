@@ -154,8 +154,7 @@ def result_code(job) -> tuple[int, str]:
     try:
         code = int(job.result())
     except (FailedJobError, UncompletedJobError) as exc:
-        first = first_line(exc)
-        return -1, f"failed: {first}"
+        return -1, f"failed: {first_line(exc)}"
     return code, "done" if code == 0 else f"failed (exit {code})"
 
 

@@ -51,6 +51,5 @@ def resolve_hub_model(model_id: str) -> Path:
     try:
         return Path(snapshot_download(model_id, cache_dir=cache_dir()))
     except Exception as exc:  # noqa: BLE001 - network, auth, unknown repo: one line
-        first = first_line(exc)
         raise NegbenchError(f"model {model_id!r}: download failed ({type(exc).__name__}: "
-                            f"{first})") from None
+                            f"{first_line(exc)})") from None
