@@ -64,3 +64,20 @@ def test_sequential_seeds_refuse_a_shard_before_writing(small, tiny_model_dir, i
     proc = cli(_run(small, out, tiny_model_dir, "--target-mde", "0.01", "--baseline", "dense"),
                env(irds_home, cache_dir))
     assert proc.returncode == 2 and "must be one of --samplers" in proc.stderr
+
+
+def test_sequential_seeds_run_in_worker_processes(small, tiny_model_dir, irds_home, cache_dir,
+                                                  tmp_path):
+    """With ``--workers 2`` each look's runs are tasks in worker processes that read the
+    experiment file: they must find the look's seeds there (10000 is added by the rule, not
+    given) and not take themselves for a sequential grid."""
+    out = tmp_path / "workers"
+    proc = cli(_run(small, out, tiny_model_dir, "--seed-groups", "2,3", "--baseline", "random",
+                    "--target-mde", "0.0001", "--workers", "2"), env(irds_home, cache_dir))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((out / "sequential.json").read_text())
+    assert doc["seeds"] == [13, 42, 10000]
+    seeds_run = sorted(json.loads(p.read_text())["seed"]
+                       for p in (out / "records").glob("random-seed*.json"))
+    assert seeds_run == [13, 42, 10000]  # the baseline runs every look
+    assert (out / "logs" / "worker-1.log").exists()  # the runs were tasks, not in-process

@@ -151,6 +151,10 @@ def _run(args) -> int:
                           search=canonical_search(getattr(args, "search", "exact")))
     seeds = args.seeds or list(budget.seeds)
     sequential = _sequential_spec(args, rows, seeds)
+    if sequential is not None:  # every look's seeds: the experiment file its tasks read
+        from negbench.harness.reporting.sequential import extend_seeds
+
+        seeds = extend_seeds(seeds, sequential.looks[-1])
     if len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
         raise NegbenchError(f"--seeds {seeds}: seeds must be distinct integers in 0..2^32-1")
     folds, fold_seed = getattr(args, "folds", None), getattr(args, "fold_seed", 0)
@@ -250,9 +254,9 @@ def _sequential_spec(args, samplers: list[str], seeds: list[int]):
     target = getattr(args, "target_mde", None)
     max_seeds = getattr(args, "max_seeds", None)
     groups = getattr(args, "seed_groups", None)
-    if target is None and max_seeds is None and not groups:
-        return None
-    for flag, bad in (("--shard", args.shard is not None), ("--task", bool(args.task)),
+    if (target is None and max_seeds is None and not groups) or args.task:
+        return None  # a task is one run of a look: the process that submitted it decides
+    for flag, bad in (("--shard", args.shard is not None),
                       ("--stop-after", args.stop_after is not None)):
         if bad:
             raise NegbenchError(f"sequential seeds (--target-mde/--max-seeds/--seed-groups) "
