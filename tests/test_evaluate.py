@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from negbench.harness.errors import NegbenchError
 from negbench.harness.evaluation.conventions import PROFILES
-from negbench.harness.evaluation.evaluate import evaluate_run
+from negbench.harness.evaluation.evaluate import evaluate_run, prepare_run
 from negbench.harness.evaluation.measures import parse_measure, parse_measures
 
 M = parse_measures(["nDCG@10", "RR@10", "R@100"])
@@ -67,3 +68,42 @@ def test_ties_are_broken_by_doc_id_whatever_the_input_order(scifact):
 def test_run_without_common_queries_is_an_error(scifact):
     with pytest.raises(NegbenchError, match="no queries in common"):
         evaluate_run(scifact.test.qrels, {"not-a-query": [("1", 1.0)]}, M, PROFILES["beir"])
+
+
+def test_scores_equal_ranx_on_its_own_string_path(scifact, bm25_run):
+    """negbench hands ranx numbered docs, query-aligned; the per-query scores equal ranx's own
+    Qrels/Run evaluation on the same ranking, also where the qrels' doc ids are shorter than
+    the run's (a subset of queries whose ids have at most 8 characters: another numba
+    specialisation on ranx's string path)."""
+    from ranx import Qrels, Run, evaluate
+
+    measures = parse_measures(["nDCG@10", "RR@10", "R@100", "P@5", "AP"])
+    short = {q: j for q, j in scifact.test.qrels.items() if max(map(len, j)) <= 8}
+    assert 20 < len(short) < 300 and max(len(d) for h in bm25_run.values() for d, _ in h) > 8
+    for qrels in (scifact.test.qrels, short):
+        ev = evaluate_run(qrels, bm25_run, measures, PROFILES["beir"])
+        ordered = prepare_run(bm25_run, PROFILES["beir"])  # the same ranking, as strings
+        run = {q: {d: float(len(h) - i) for i, (d, _) in enumerate(h)}
+               for q, h in ordered.items() if q in qrels}
+        names = [m.ranx_name() for m in measures]
+        expected = Run(run)
+        evaluate(Qrels({q: qrels[q] for q in run}), expected, names, threads=1)
+        for m, name in zip(measures, names, strict=True):
+            for q in run:
+                assert ev.per_query[str(m)][q] == pytest.approx(expected.scores[name][q])
+
+
+def test_a_score_that_contradicts_the_ranking_is_refused(scifact, bm25_run, monkeypatch):
+    """The read-back check: a per-query score above 0 without a relevant document in the top k
+    (or 0 with one) stops the evaluation instead of being recorded."""
+    import negbench.harness.evaluation.evaluate as ev_module
+
+    real = ev_module._ranx_scores
+
+    def shifted(qrels, ranked, qids, names):  # query i scored with query i+1's qrels
+        out = real(qrels, ranked, qids, names)
+        return {n: np.roll(v, 1) for n, v in out.items()}
+
+    monkeypatch.setattr(ev_module, "_ranx_scores", shifted)
+    with pytest.raises(NegbenchError, match="the evaluation is inconsistent"):
+        evaluate_run(scifact.test.qrels, bm25_run, M, PROFILES["beir"])
