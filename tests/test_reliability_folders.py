@@ -119,11 +119,15 @@ def test_committed_folders_are_adopted_and_bound_to_their_records(tmp_path):
     for folder in sorted(p for p in RUNS.iterdir() if (p / "records").is_dir()):
         rec = json.loads(next((folder / "records").glob("*.json")).read_text())
         before = _snapshot(folder)
-        check_folder(folder, rec["suite"], rec.get("data_fingerprint") or "0" * 64)
+        fp, spec = rec.get("data_fingerprint") or "0" * 64, rec.get("crossfit")
+        check_folder(folder, rec["suite"], fp, crossfit=spec)
         with pytest.raises(NegbenchError, match=rf"holds runs of {rec['suite']} .*"
                                                 rf"\({re.escape(str(folder))}/records/.*\.json\)"
                                                 "; this run is beir/other"):
-            check_folder(folder, "beir/other", "0" * 64)
+            check_folder(folder, "beir/other", "0" * 64, crossfit=spec)
+        if spec is not None:  # a cross-fitted folder refuses the official split
+            with pytest.raises(NegbenchError, match="do not mix"):
+                check_folder(folder, rec["suite"], fp)
         assert _snapshot(folder) == before and not (folder / OWNER_FILE).exists()
     legacy = copy_records(RUNS / "nfcorpus-zeroshot", tmp_path / "nf", ["zeroshot-bm25.json"])
     claim_folder(legacy, "beir/nfcorpus", "f" * 64)  # no fingerprint: adopted with today's

@@ -57,8 +57,10 @@ def _ranx_scores(qrels: Qrels, ranked: dict[str, dict[str, float]], qids: list[s
     for q in qids:
         judged.append(table(qrels[q].items()))
         runs.append(table(ranked[q].items()))
-    out = evaluate(judged, runs, names, return_mean=False, threads=1)
-    return out if len(names) > 1 else {names[0]: out}
+    # ranx returns one metric's scores under its bare name ("ndcg"), or fails; two entries
+    # (the same metric twice) keep the dict keyed by the full names
+    return evaluate(judged, runs, names if len(names) > 1 else names * 2, return_mean=False,
+                    threads=1)
 
 
 def _check_hits(qrels: Qrels, ranked: dict[str, dict[str, float]],
