@@ -69,13 +69,16 @@ def _check_hits(qrels: Qrels, ranked: dict[str, dict[str, float]],
     """Read-back check of every ranx score: a query scores above 0 exactly when a relevant
     document is in its top k (k = the cutoff, else the whole run); else the evaluation is
     refused rather than recorded."""
+    relevant: dict[int, dict[str, set[str]]] = {}  # level -> query -> relevant docs
     for m in measures:
-        if m.name not in ("nDCG", "RR", "R", "P", "AP"):
+        if m.name not in ("nDCG", "RR", "R", "P", "AP"):  # RP: top R, not top k
             continue
-        level = 1 if m.name == "nDCG" else min_rel
+        level = m.relevance_level(min_rel)
+        if level not in relevant:
+            relevant[level] = {q: {d for d, r in qrels[q].items() if r >= level}
+                               for q in per_query[str(m)]}
         for q, score in per_query[str(m)].items():
-            relevant = {d for d, r in qrels[q].items() if r >= level}
-            hit = any(d in relevant for d in islice(ranked[q], m.cutoff))
+            hit = any(d in relevant[level][q] for d in islice(ranked[q], m.cutoff))
             if hit != (score > 0):
                 raise NegbenchError(f"{m} of query {q!r} is {score:g} but its top "
                                     f"{m.cutoff or 'run'} {'holds' if hit else 'lacks'} a "

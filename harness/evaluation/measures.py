@@ -51,11 +51,16 @@ class Measure:
         """True when negbench computes the measure itself (ranx has no such measure)."""
         return self.name in _CUSTOM_CUTOFF and self.cutoff is not None
 
+    def relevance_level(self, min_rel: int = 1) -> int:
+        """The grade from which a document counts as relevant: ``min_rel`` for a binary
+        measure, 1 for a graded one (its gains weigh the grades)."""
+        return 1 if self.name in _GRADED else min_rel
+
     def ranx_name(self, min_rel: int = 1) -> str:
         if self.custom:
             raise NegbenchError(f"{self} is computed by negbench, not ranx")
         base = _RANX[self.name] + (f"@{self.cutoff}" if self.cutoff else "")
-        if self.name not in _GRADED and min_rel > 1:
+        if self.relevance_level(min_rel) > 1:
             base += f"-l{min_rel}"
         return base
 

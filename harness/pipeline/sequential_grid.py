@@ -44,12 +44,13 @@ class SequentialSpec:
             raise NegbenchError(f"--spending {self.rule!r}: known {', '.join(sequential.RULES)}")
 
 
-def run_sequential(ws, samplers: list[tuple], base_seeds: list[int], budget,
+def run_sequential(ws, samplers: list[tuple], seeds: list[int], budget,
                    out: Path, spec: SequentialSpec, log=sys.stderr, **grid_kwargs
                    ) -> list[sequential.Verdict]:
     """Run the looks of ``spec`` (``run_grid`` per look, on the entries still open; an
     entry is named by its label, else its sampler) and return each comparison's final
-    verdict."""
+    verdict. ``seeds`` are every look's (``sequential.extend_seeds``): look j runs the first
+    ``spec.looks[j]``."""
     from negbench.harness.evaluation.records import read_records
     from negbench.harness.io.atomic import write_text_atomic
     from negbench.harness.pipeline.entries import entries
@@ -58,7 +59,6 @@ def run_sequential(ws, samplers: list[tuple], base_seeds: list[int], budget,
 
     names = [e.name for e in entries(samplers)]
     spec.check(names)
-    seeds = sequential.extend_seeds(base_seeds, spec.looks[-1])
     levels = sequential.look_levels(spec.looks, spec.alpha, spec.rule)
     measure = spec.measure or ws.suite.measures[0]
     open_ = [n for n in names if n != spec.baseline]
